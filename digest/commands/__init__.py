@@ -1,0 +1,1 @@
+"""One module per command: each is the function its Click command calls."""

@@ -1,0 +1,52 @@
+"""`digest build`: read issues, render them, write them (or print one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from digest.config import CONFIG_NAME, find_config, load_config
+from digest.exceptions import ConfigError, IssueError
+from digest.model import Newsletter
+
+GMAIL_CLIP_BYTES = 102 * 1024
+WARN_BYTES = 90 * 1024
+
+
+def newsletter_for(issue_path: Path, config_path: Path | None) -> Newsletter:
+    if not issue_path.is_file():
+        raise IssueError("no such issue file" if not issue_path.exists() else "is a folder, not an issue file", issue_path)
+    if config_path is None:
+        config_path = find_config(issue_path.parent)
+        if config_path is None:
+            raise ConfigError(f"no {CONFIG_NAME} found in this folder or any folder above it (use --config, or run 'digest init')", issue_path)
+    return load_config(config_path)
+
+
+def build_email(issue_path: Path, config_path: Path | None = None, platform: str = "generic"):
+    from digest.reader import read_issue
+    from digest.render import render_email
+
+    newsletter = newsletter_for(issue_path, config_path)
+    issue = read_issue(issue_path, newsletter)
+    email = render_email(issue, newsletter, platform)
+    size = len(email.html.encode("utf-8"))
+    if size > WARN_BYTES:
+        click.echo(
+            f"warning: {issue_path}: the email is {size / 1024:.0f} KB; Gmail cuts off emails over about 102 KB",
+            err=True,
+        )
+    return email
+
+
+def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdout: str | None) -> list[Path]:
+    # Every issue is read and rendered before anything is written: one bad issue means no output at all.
+    emails = [build_email(path, config_path) for path in issue_paths]
+    if stdout:
+        for email in emails:
+            click.echo(email.html if stdout == "html" else email.text, nl=False)
+        return []
+    from digest.writer import write_email
+
+    return [write_email(email, out_dir) for email in emails]

@@ -1,0 +1,25 @@
+"""`digest new`: add a dated issue file to the newsletter."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+from digest.config import find_config
+from digest.exceptions import DigestError
+from digest.starter import render_starter, write_new_file
+
+
+def new(title: str, date_text: str | None, issues_dir: Path | None) -> Path:
+    try:
+        date = datetime.date.fromisoformat(date_text) if date_text else datetime.date.today()
+    except ValueError:
+        raise DigestError(f"{date_text!r} is not a date: write it as YYYY-MM-DD", field="--date") from None
+    if issues_dir is None:
+        config = find_config(Path.cwd())
+        issues_dir = (config.parent if config else Path.cwd()) / "issues"
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60].strip("-") or "issue"
+    path = issues_dir / f"{date.isoformat()}-{slug}.yaml"
+    write_new_file(path, render_starter("issue.yaml.j2", subject=title or "Subject of the email", date=date.isoformat(), path=path))
+    return path

@@ -1,0 +1,105 @@
+"""CSS inlining with premailer, kept honest: it may add inline styles and nothing else.
+
+premailer's defaults would rewrite MJML's image widths to 100 %, strip `!important` (which the mobile
+media queries need), drop a lower-case doctype, URL-encode merge tags such as `{{ unsubscribe_url }}` in
+links, fetch remote CSS and print cssutils warnings. Each setting below turns one of those off; the tests
+in tests/test_inline.py check each on real output.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import types
+
+# Merge tags of the mail platforms: they must reach the platform exactly as typed, in text and in links.
+MERGE_TAG = re.compile(
+    r"\*\|[^|<>]{1,100}\|\*"  # Mailchimp: *|UNSUB|*, *|FNAME|*
+    r"|\{\{\{?[^{}]{1,200}\}?\}\}"  # Brevo, Buttondown, Listmonk, SendGrid: {{ unsubscribe_url }}, {{{unsubscribe}}}
+    r"|\{%[^{}]{1,200}%\}"  # Liquid / Jinja-style blocks
+    r"|\{\$[^{}]{1,100}\}"  # MailerLite: {$unsubscribe}
+    r"|\[(?:unsubscribe|webversion|firstname|lastname|fullname|email|preferences)\b[^\]<>]{0,100}\]"  # Campaign Monitor
+    r"|<%[^%<>]{1,100}%>"  # SendGrid: <%asm_group_unsubscribe_raw_url%>
+    r"|&lt;%[^%]{1,100}%&gt;"  # the same, once escaped by the template
+)
+_STYLE_TAG = re.compile(r"<style\b", re.IGNORECASE)
+_DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>\s*", re.IGNORECASE)
+
+_premailer = None
+
+
+def _load_premailer():
+    """Import premailer without `requests`: with the network off it is never called, and it costs ~80 ms."""
+    global _premailer
+    if _premailer is None:
+        stubbed = "requests" not in sys.modules
+        if stubbed:
+            sys.modules["requests"] = _NoNetwork("requests")
+        try:
+            import premailer
+        finally:
+            if stubbed:
+                del sys.modules["requests"]
+        logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
+        _premailer = premailer
+    return _premailer
+
+
+class _NoNetwork(types.ModuleType):
+    def __getattr__(self, name):
+        raise RuntimeError("digest never fetches remote CSS (premailer tried to use requests)")
+
+
+def inline_css(html: str, css: str) -> str:
+    """Inline `css` (the theme's `mj-style inline="inline"`) into `html`; every <style> already there stays as is."""
+    premailer = _load_premailer()
+    doctype_match = _DOCTYPE.match(html)
+    doctype = doctype_match.group(0).strip() if doctype_match else "<!doctype html>"
+    body = html[doctype_match.end() :] if doctype_match else html
+
+    tags: list[str] = []
+
+    def protect(match: re.Match) -> str:
+        tags.append(match.group(0))
+        return f"digest-merge-tag-{len(tags) - 1}-"
+
+    body = MERGE_TAG.sub(protect, body)
+    # MRML's own <style> blocks (resets, media queries, dark mode) are for the client to apply, not to inline.
+    body = _STYLE_TAG.sub(r'\g<0> data-premailer="ignore"', body)
+    inliner = premailer.Premailer(
+        body,
+        allow_network=False,
+        base_url=None,
+        css_text=css,
+        keep_style_tags=False,  # the <style> tags marked "ignore" are kept whole; this drops only `css` from <head>
+        strip_important=False,
+        remove_classes=False,
+        disable_basic_attributes=["align", "valign", "bgcolor", "width", "height"],
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+        preserve_handlebar_syntax=False,  # we protect every platform's tags ourselves, not only {{ }}
+    )
+    out = inliner.transform(pretty_print=False)
+    # premailer leaves the mark on tags it skips for their media attribute, and on those inside Outlook comments.
+    out = out.replace(' data-premailer="ignore"', "")
+    out = re.sub(r"digest-merge-tag-(\d+)-", lambda m: tags[int(m.group(1))], out)
+    return f"{doctype}\n{_collapse_style_whitespace(out)}"
+
+
+_COMMENT = re.compile(r"(<!--.*?-->)", re.DOTALL)
+_STYLE_BLOCK = re.compile(r"(<style[^>]*>)(.*?)(</style>)", re.DOTALL | re.IGNORECASE)
+
+
+def _collapse_style_whitespace(html: str) -> str:
+    """Drop the indentation inside <style> blocks (every byte counts against Gmail's clipping).
+
+    Outlook's conditional comments are left exactly as MRML wrote them.
+    """
+
+    def collapse(match: re.Match) -> str:
+        css = re.sub(r"\s*([{};,])\s*", r"\1", re.sub(r"\s+", " ", match.group(2))).strip()
+        return match.group(1) + css + match.group(3)
+
+    parts = _COMMENT.split(html)
+    return "".join(part if part.startswith("<!--") else _STYLE_BLOCK.sub(collapse, part) for part in parts)

@@ -1,0 +1,137 @@
+"""Editor-written text: Markdown to safe HTML and to plain text, and the rule for which links are allowed.
+
+Raw HTML is off, so whatever an editor types reaches the email as text. Links are checked here rather than
+silently dropped: an editor who typed a `javascript:` link should hear about it, with the line.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+
+from digest.model import Text
+
+ALLOWED_SCHEMES = ("http", "https", "mailto")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def link_problem(url: str) -> str | None:
+    """Why `url` may not be a link in an email, or None when it may."""
+    if not url:
+        return "the link is empty"
+    if _CONTROL.search(url):
+        return f"the link {url!r} contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"{url!r} is not a valid link"
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        shown = url if len(url) <= 60 else url[:57] + "..."
+        return f"the link {shown!r} must start with https://, http:// or mailto:"
+    if scheme in ("http", "https") and not parts.hostname:
+        return f"the link {url!r} has no web address after {scheme}://"
+    if scheme == "mailto" and "@" not in parts.path:
+        return f"the link {url!r} has no email address after mailto:"
+    return None
+
+
+class MarkdownLinkError(ValueError):
+    def __init__(self, problem: str, line_offset: int):
+        super().__init__(problem)
+        self.problem, self.line_offset = problem, line_offset
+
+
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False})
+    md.disable("image")  # logos have their own field; a stray image in prose would bypass its checks
+    md.validateLink = lambda url: True  # we judge links ourselves, to report them instead of dropping them
+    return md
+
+
+_MD = _parser()
+
+
+def render(source: str) -> Text:
+    """Render Markdown to a `Text`. Raises MarkdownLinkError for a link we refuse, with its line offset."""
+    tokens = _MD.parse(source)
+    links: list[tuple[str, str]] = []
+    for block in tokens:
+        for i, tok in enumerate(block.children or ()):
+            if tok.type != "link_open":
+                continue
+            href = tok.attrGet("href") or ""
+            problem = link_problem(href)
+            if problem:
+                raise MarkdownLinkError(problem, (block.map or [0])[0])
+            label = _label_after(block.children, i)
+            links.append((label, href))
+    html = _MD.renderer.render(tokens, _MD.options, {})
+    return Text(source=source, html=html.strip(), plain=_plain(tokens), links=tuple(links))
+
+
+def _label_after(children, start: int) -> str:
+    label = []
+    for tok in children[start + 1 :]:
+        if tok.type == "link_close":
+            break
+        label.append(tok.content)
+    return "".join(label)
+
+
+def _plain(tokens) -> str:
+    """Plain text for the text part: paragraphs apart, list items marked, every link's full address shown."""
+    blocks: list[tuple[str, bool]] = []  # (text, is a list item)
+    prefix = []  # stack of list markers
+    counters: list[int] = []
+    for tok in tokens:
+        if tok.type == "bullet_list_open":
+            prefix.append("-")
+        elif tok.type == "ordered_list_open":
+            prefix.append("1.")
+            counters.append(int(tok.attrGet("start") or 1) - 1)
+        elif tok.type in ("bullet_list_close", "ordered_list_close"):
+            if prefix.pop() == "1.":
+                counters.pop()
+        elif tok.type == "list_item_open" and prefix and prefix[-1] == "1.":
+            counters[-1] += 1
+        elif tok.type == "inline":
+            text = _inline_plain(tok.children or ())
+            if prefix:
+                marker = f"{counters[-1]}." if prefix[-1] == "1." else "-"
+                text = f"{'  ' * (len(prefix) - 1)}{marker} {text}"
+            blocks.append((text, bool(prefix)))
+        elif tok.type in ("code_block", "fence"):
+            blocks.append((tok.content.rstrip("\n"), False))
+        elif tok.type == "hr":
+            blocks.append(("----", False))
+    out = ""
+    for i, (text, in_list) in enumerate(blocks):
+        if i:
+            out += "\n" if in_list and blocks[i - 1][1] else "\n\n"
+        out += text
+    return out
+
+
+def _inline_plain(children) -> str:
+    out: list[str] = []
+    hrefs: list[str] = []
+    for tok in children:
+        if tok.type in ("text", "code_inline"):
+            out.append(tok.content)
+        elif tok.type == "softbreak":
+            out.append(" ")
+        elif tok.type == "hardbreak":
+            out.append("\n")
+        elif tok.type == "link_open":
+            hrefs.append(tok.attrGet("href") or "")
+            out.append("\x00")  # where the label starts, to compare it with the address
+        elif tok.type == "link_close":
+            href = hrefs.pop()
+            start = len(out) - 1 - out[::-1].index("\x00")
+            label = "".join(out[start + 1 :])
+            shown = href[len("mailto:") :] if href.startswith("mailto:") else href
+            out[start:] = [label if label in (href, shown) else f"{label} ({shown})"]
+    return "".join(out)

@@ -1,0 +1,223 @@
+"""Read an issue file (YAML) into an `Issue`, checking every field and naming the line of anything wrong.
+
+YAML is composed into nodes rather than loaded into Python values, so every value keeps its line, and
+values are taken as the text the editor typed: `title: no` stays "no" instead of becoming False.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import re
+from pathlib import Path
+
+import yaml
+
+from digest.assets import resolve_image
+from digest.exceptions import IssueError
+from digest.markup import MarkdownLinkError, link_problem, render
+from digest.model import Entry, Issue, Newsletter, Text
+
+ISSUE_FIELDS = {"subject": True, "preheader": True, "date": True, "intro": True, "entries": True, "outro": False}
+ENTRY_FIELDS = {
+    "institution": True,
+    "title": True,
+    "summary": True,
+    "link": True,
+    "link_label": False,
+    "logo": False,
+    "logo_alt": False,
+    "nct_id": False,
+    "status": False,
+    "phase": False,
+    "conditions": False,
+}
+_FRIENDLIER = {
+    "mapping values are not allowed here": "a ': ' inside a value: put the whole value in quotes, or use '|' and write it on the next lines",
+    "could not find expected ':'": "a line that is neither 'field: value' nor part of the text above it (check its indentation)",
+    "found character '\\t' that cannot start any token": "a tab character: indent with spaces",
+}
+_NCT = re.compile(r"NCT\d{8}")
+
+
+def slug_for(path: Path) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "issue"
+
+
+def read_issue(path: Path, newsletter: Newsletter) -> Issue:
+    return _IssueReader(Path(path), newsletter).issue()
+
+
+class _IssueReader:
+    def __init__(self, path: Path, newsletter: Newsletter):
+        self.path, self.newsletter = path, newsletter
+
+    def error(self, node_or_line, field: str | None, problem: str) -> IssueError:
+        line = node_or_line if isinstance(node_or_line, int) or node_or_line is None else _line(node_or_line)
+        return IssueError(problem, self.path, line, field)
+
+    def issue(self) -> Issue:
+        root = self.compose()
+        fields = self.mapping(root, None, ISSUE_FIELDS)
+        entries_node = fields["entries"][1]
+        if not isinstance(entries_node, yaml.SequenceNode):
+            if _is_null(entries_node):
+                entries_node = yaml.SequenceNode("tag:yaml.org,2002:seq", [], entries_node.start_mark)
+            else:
+                raise self.error(entries_node, "entries", "must be a list of entries, each starting with '- institution:'")
+        return Issue(
+            path=self.path,
+            slug=slug_for(self.path),
+            subject=self.line_text(fields, "subject"),
+            preheader=self.line_text(fields, "preheader"),
+            date=self.date(fields["date"][1]),
+            intro=self.markdown(fields, "intro"),
+            entries=tuple(self.entry(node, i) for i, node in enumerate(entries_node.value)),
+            outro=self.markdown(fields, "outro") if "outro" in fields else None,
+            lines={name: _line(key) for name, (key, _) in fields.items()},
+        )
+
+    def compose(self) -> yaml.Node:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            raise IssueError("no such issue file", self.path) from None
+        except IsADirectoryError:
+            raise IssueError("is a folder, not an issue file", self.path) from None
+        except OSError as exc:
+            raise IssueError(f"cannot be read ({exc.strerror})", self.path) from None
+        if not data.strip():
+            raise IssueError("the issue file is empty", self.path)
+        if b"\x00" in data:
+            raise IssueError("is not a text file (it contains binary data)", self.path, data[: data.index(b"\x00")].count(b"\n") + 1)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise IssueError("is not UTF-8 text: save it as UTF-8 in your editor", self.path, line) from None
+        try:
+            node = yaml.compose(text.lstrip("\ufeff"), Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "not valid YAML"
+            problem = _FRIENDLIER.get(problem, problem)
+            raise IssueError(f"YAML syntax: {problem}", self.path, mark.line + 1 if mark else None) from None
+        except yaml.YAMLError as exc:
+            raise IssueError(f"YAML syntax: {exc}", self.path) from None
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, None, "an issue starts with 'subject:', 'preheader:', 'date:' … on their own lines")
+        return node
+
+    def mapping(self, node: yaml.MappingNode, where: str | None, spec: dict[str, bool]):
+        """The fields of a mapping node as name -> (key node, value node), unknown and missing ones refused."""
+        fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise self.error(key, where, "field names must be plain words")
+            name = key.value
+            label = f"{where}.{name}" if where else name
+            if name not in spec:
+                near = difflib.get_close_matches(name, spec, n=1)
+                hint = f"did you mean '{near[0]}'?" if near else "known fields: " + ", ".join(spec)
+                raise self.error(key, label, f"unknown field; {hint}")
+            if name in fields:
+                raise self.error(key, label, f"appears twice (first on line {_line(fields[name][0])})")
+            fields[name] = (key, value)
+        for name, required in spec.items():
+            if required and name not in fields:
+                raise self.error(node, f"{where}.{name}" if where else name, "is missing")
+        return fields
+
+    def scalar(self, node: yaml.Node, field: str, *, optional: bool = False) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            kind = "a list" if isinstance(node, yaml.SequenceNode) else "a group of fields"
+            raise self.error(node, field, f"must be text, not {kind}")
+        value = node.value.strip() if isinstance(node.value, str) else ""
+        if not value and not optional:
+            raise self.error(node, field, "is empty")
+        return value
+
+    def line_text(self, fields, name: str, where: str | None = None) -> str:
+        key, node = fields[name]
+        label = f"{where}.{name}" if where else name
+        value = self.scalar(node, label)
+        if "\n" in value:
+            raise self.error(node, label, "must fit on one line")
+        return value
+
+    def markdown(self, fields, name: str, where: str | None = None) -> Text:
+        key, node = fields[name]
+        label = f"{where}.{name}" if where else name
+        source = self.scalar(node, label)
+        try:
+            return render(source)
+        except MarkdownLinkError as exc:
+            # Block scalars (| and >) start on the line after the key.
+            first = _line(node) + (1 if node.style in ("|", ">") else 0)
+            raise self.error(first + exc.line_offset, label, exc.problem) from None
+
+    def date(self, node: yaml.Node) -> datetime.date:
+        value = self.scalar(node, "date")
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            raise self.error(node, "date", f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-05-14") from None
+
+    def entry(self, node: yaml.Node, index: int) -> Entry:
+        where = f"entries[{index + 1}]"
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, where, "each entry is a group of fields: institution, title, summary, link …")
+        fields = self.mapping(node, where, ENTRY_FIELDS)
+        institution = self.line_text(fields, "institution", where)
+        optional = {name: self.line_text(fields, name, where) for name in ("link_label", "logo", "logo_alt", "status", "phase") if name in fields}
+
+        link_node = fields["link"][1]
+        link = self.scalar(link_node, f"{where}.link")
+        if problem := link_problem(link):
+            raise self.error(link_node, f"{where}.link", problem)
+
+        logo = None
+        if "logo" in optional:
+            try:
+                logo = resolve_image(optional["logo"], optional.get("logo_alt", institution), self.path.parent,
+                                     self.newsletter.root, self.newsletter.asset_base_url)
+            except ValueError as exc:
+                raise self.error(fields["logo"][1], f"{where}.logo", str(exc)) from None
+        elif "logo_alt" in optional:
+            raise self.error(fields["logo_alt"][0], f"{where}.logo_alt", "there is no logo to describe: add 'logo:' or remove this line")
+
+        nct_id = None
+        if "nct_id" in fields:
+            nct_node = fields["nct_id"][1]
+            nct_id = self.scalar(nct_node, f"{where}.nct_id").upper()
+            if not _NCT.fullmatch(nct_id):
+                raise self.error(nct_node, f"{where}.nct_id", f"{nct_id!r} is not a ClinicalTrials.gov id like NCT03008590")
+
+        conditions: tuple[str, ...] = ()
+        if "conditions" in fields:
+            cond_node = fields["conditions"][1]
+            if not isinstance(cond_node, yaml.SequenceNode):
+                raise self.error(cond_node, f"{where}.conditions", "must be a list, one '- condition' a line")
+            conditions = tuple(self.scalar(c, f"{where}.conditions") for c in cond_node.value)
+
+        return Entry(
+            institution=institution,
+            title=self.line_text(fields, "title", where),
+            summary=self.markdown(fields, "summary", where),
+            link=link,
+            line=_line(node),
+            link_label=optional.get("link_label", "Find out more"),
+            logo=logo,
+            nct_id=nct_id,
+            status=optional.get("status"),
+            phase=optional.get("phase"),
+            conditions=conditions,
+        )
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null" and node.value in ("", "~", "null")

@@ -1,0 +1,127 @@
+"""Turn an issue into an email: Jinja2 renders the theme's MJML and text templates, MRML compiles the MJML,
+premailer inlines the CSS. Nothing here touches the disk but the theme's templates."""
+
+from __future__ import annotations
+
+import functools
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from digest.exceptions import BuildError
+from digest.inline import inline_css
+from digest.model import Image, Issue, Newsletter
+from digest.platforms import platform_tags
+from digest.theme import theme_dirs
+
+HTML_TEMPLATE = "email.mjml.j2"
+TEXT_TEMPLATE = "email.txt.j2"
+TEXT_WIDTH = 78
+
+
+@dataclass(frozen=True)
+class Email:
+    issue: Issue
+    mjml: str
+    html: str
+    text: str
+    images: tuple[Image, ...]  # local files the email links to, to be uploaded under asset_base_url
+
+
+def render_email(issue: Issue, newsletter: Newsletter, platform: str = "generic") -> Email:
+    env = environment(tuple(theme_dirs(newsletter.root)))
+    context = {
+        "newsletter": newsletter,
+        "issue": issue,
+        "colours": newsletter.colours,
+        "tags": platform_tags(platform),
+    }
+    mjml_source = _render(env, HTML_TEMPLATE, context)
+    html = inline_css(*compile_mjml(mjml_source, env))
+    text = _render(env, TEXT_TEMPLATE, context)
+    images = [newsletter.logo] + [s.icon for s in newsletter.social] + [e.logo for e in issue.entries]
+    local = {img.path: img for img in images if img is not None and img.source is not None}
+    return Email(issue, mjml_source, html, text, tuple(local.values()))
+
+
+@functools.lru_cache(maxsize=8)
+def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "mjml.j2", "html", "html.j2"), default=False),
+        undefined=jinja2.StrictUndefined,  # a misspelt name in a restyled theme is an error, not a blank
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=True,  # the preview edits templates under a running process
+    )
+    env.filters["wrap"] = wrap
+    env.filters["longdate"] = lambda d: f"{d.day} {d:%B %Y}"
+    return env
+
+
+def _render(env: jinja2.Environment, name: str, context: dict) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BuildError(f"template error: {exc.message}", exc.filename or name, exc.lineno) from None
+    except jinja2.TemplateNotFound as exc:
+        raise BuildError(f"the theme has no template {exc.name!r}", dirs_label(env)) from None
+    except jinja2.UndefinedError as exc:
+        raise BuildError(f"template error: {exc.message}", _template_file(env, name)) from None
+
+
+_INLINE_STYLE = re.compile(r"<mj-style\s+inline=[\"']inline[\"']\s*>(.*?)</mj-style>", re.DOTALL)
+
+
+def compile_mjml(source: str, env: jinja2.Environment | None = None) -> tuple[str, str]:
+    """MJML to HTML, and the CSS of `<mj-style inline="inline">`, which MRML leaves to us to inline."""
+    import mjml
+
+    css = "\n".join(_INLINE_STYLE.findall(source))
+    try:
+        return mjml.mjml2html(_INLINE_STYLE.sub("", source), disable_comments=True, fonts={}), css
+    except ValueError as exc:
+        where = _template_file(env, HTML_TEMPLATE) if env else HTML_TEMPLATE
+        raise BuildError(f"the theme's MJML is not valid: {str(exc).splitlines()[0]}", where) from None
+
+
+def _template_file(env: jinja2.Environment, name: str) -> str:
+    try:
+        source, filename, _ = env.loader.get_source(env, name)
+        return filename
+    except jinja2.TemplateNotFound:
+        return name
+
+
+def dirs_label(env: jinja2.Environment) -> str:
+    return ", ".join(env.loader.searchpath)
+
+
+def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
+    """Wrap plain text at `width` columns; addresses longer than that stand alone on their line."""
+    out = []
+    for line in text.split("\n"):
+        if not line.strip():
+            out.append("")
+            continue
+        lead = line[: len(line) - len(line.lstrip())]
+        marker = _LIST_MARKER.match(line.lstrip())
+        hang = " " * len(marker.group(0)) if marker else ""
+        out.append(
+            textwrap.fill(
+                line.strip(),
+                width=width,
+                initial_indent=indent + lead,
+                subsequent_indent=indent + lead + hang,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(out)
+
+
+_LIST_MARKER = re.compile(r"(?:[-*]|\d+\.) ")

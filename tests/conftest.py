@@ -1,0 +1,76 @@
+"""Shared fixtures: a newsletter folder made fresh for each test, and the repository's own sample."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_ISSUE = REPO / "issues" / "2024-06-ldn-trials.yaml"
+SAMPLE_CONFIG = REPO / "digest.toml"
+
+CONFIG = """\
+name = "Test News"
+organisation = "Test Org"
+website = "https://www.example.org/"
+address = "1 Test Street, Testville"
+asset_base_url = "https://cdn.example.org/news/"
+
+[[social]]
+platform = "facebook"
+url = "https://www.facebook.com/testnews"
+"""
+
+ISSUE = """\
+subject: A subject line that is long enough
+preheader: A preheader that is long enough to pass the checks we run.
+date: 2024-05-14
+intro: |
+  Hello **readers**.
+entries:
+  - institution: Test University
+    title: A trial of something
+    logo: images/logo.png
+    summary: |
+      “A quote.”
+
+      Our words.
+    link: https://clinicaltrials.gov/study/NCT00000001
+"""
+
+
+class Newsletter:
+    """A newsletter folder in tmp_path: digest.toml, issues/, one issue and its logo."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.config = root / "digest.toml"
+        self.issue = root / "issues" / "test-issue.yaml"
+        self.config.write_text(CONFIG, encoding="utf-8")
+        (root / "issues" / "images").mkdir(parents=True)
+        shutil.copyfile(REPO / "issues" / "images" / "uab.png", root / "issues" / "images" / "logo.png")
+        self.issue.write_text(ISSUE, encoding="utf-8")
+
+    def write_issue(self, text: str) -> Path:
+        self.issue.write_text(textwrap.dedent(text), encoding="utf-8")
+        return self.issue
+
+    def write_config(self, text: str) -> Path:
+        self.config.write_text(textwrap.dedent(text), encoding="utf-8")
+        return self.config
+
+
+@pytest.fixture
+def newsletter(tmp_path) -> Newsletter:
+    return Newsletter(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def sample_email():
+    """The sample issue, built once for the session through the real pipeline."""
+    from digest.commands.build import build_email
+
+    return build_email(SAMPLE_ISSUE)
