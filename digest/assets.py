@@ -27,7 +27,7 @@ def resolve_image(src: str, alt: str, folder: Path, root: Path, asset_base_url: 
     if not source.is_file():
         raise ValueError(f"no image file at {src!r} (looked for {source})")
     try:
-        relative = source.relative_to(root.resolve()).as_posix()
+        relative = source.relative_to(root).as_posix()  # `root` comes resolved from the config
     except ValueError:
         raise ValueError(f"the image {src!r} is outside the newsletter folder {root}") from None
     if asset_base_url is None:

@@ -18,7 +18,7 @@ def _version_message() -> str:
     return f"digest {__version__} from {here} (Python {sys.version.split()[0]})"
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(name="digest", context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", message=_version_message())
 def cli():
     """Turn a newsletter issue file into an email that is ready to send."""

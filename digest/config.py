@@ -9,7 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from digest.exceptions import ConfigError
-from digest.markup import MarkdownLinkError, link_problem, render
+from digest.markup import MarkdownLinkError, control_problem, link_problem, render
 from digest.model import Colours, Image, Newsletter, SocialLink
 from digest.theme import icon_path
 
@@ -75,20 +75,22 @@ class _ConfigReader:
     def _line_of(self, field: str) -> int | None:
         # tomllib keeps no positions: find the key's line ourselves, inside its table when it has one.
         *tables, key = re.sub(r"\[\d+\]", "", field).split(".")
-        index = int(m.group(1)) if (m := re.search(r"\[(\d+)\]", field)) else 0
         start = 0
         if tables:
+            index = int(m.group(1)) if (m := re.search(r"\[(\d+)\]", field)) else 0
             header = re.compile(r"^\s*\[\[?\s*" + re.escape(tables[0]) + r"\s*\]\]?")
             hits = [i for i, line in enumerate(self.lines) if header.match(line)]
-            if len(hits) > index:
-                start = hits[index]
-            elif hits:
-                start = hits[0]
+            if not hits:  # an inline table: `logo = { src = … }` is all on the key's line
+                return self._find(tables[0], 0)
+            start = hits[min(index, len(hits) - 1)]
+        return self._find(key, start) or (start + 1 if tables else None)
+
+    def _find(self, key: str, start: int) -> int | None:
         pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
         for i in range(start, len(self.lines)):
             if pattern.match(self.lines[i]):
                 return i + 1
-        return start + 1 if tables else None
+        return None
 
     def check_keys(self, data: dict, allowed, required=(), table: str = "") -> None:
         for key in data:
@@ -106,6 +108,8 @@ class _ConfigReader:
             raise self.error(table + key, f"must be text in quotes, not {type(value).__name__}")
         if not value.strip():
             raise self.error(table + key, "is empty")
+        if problem := control_problem(value):
+            raise self.error(table + key, problem)
         return value.strip()
 
     def url(self, data: dict, key: str, table: str = "") -> str:

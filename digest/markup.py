@@ -6,6 +6,7 @@ silently dropped: an editor who typed a `javascript:` link should hear about it,
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urlsplit
 
@@ -38,6 +39,16 @@ def link_problem(url: str) -> str | None:
     return None
 
 
+# Reachable through YAML's and TOML's escapes ("\u0000"): characters no email may carry.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def control_problem(text: str) -> str | None:
+    if bad := _INVISIBLE.search(text):
+        return f"contains an invisible control character (U+{ord(bad.group()):04X}): delete it"
+    return None
+
+
 class MarkdownLinkError(ValueError):
     def __init__(self, problem: str, line_offset: int):
         super().__init__(problem)
@@ -54,6 +65,7 @@ def _parser() -> MarkdownIt:
 _MD = _parser()
 
 
+@functools.lru_cache(maxsize=4096)  # the preview rebuilds on every save; most paragraphs have not changed
 def render(source: str) -> Text:
     """Render Markdown to a `Text`. Raises MarkdownLinkError for a link we refuse, with its line offset."""
     tokens = _MD.parse(source)
@@ -133,5 +145,5 @@ def _inline_plain(children) -> str:
             start = len(out) - 1 - out[::-1].index("\x00")
             label = "".join(out[start + 1 :])
             shown = href[len("mailto:") :] if href.startswith("mailto:") else href
-            out[start:] = [label if label in (href, shown) else f"{label} ({shown})"]
+            out[start:] = [shown if label in (href, shown) else f"{label} ({shown})"]
     return "".join(out)

@@ -1,0 +1,95 @@
+"""digest.toml: found next to or above the issue, checked key by key, with the line of what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from digest.config import find_config, load_config
+from digest.exceptions import ConfigError
+
+
+def error_of(newsletter, text: str | bytes) -> str:
+    if isinstance(text, bytes):
+        newsletter.config.write_bytes(text)
+    else:
+        newsletter.write_config(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(newsletter.config)
+    message = caught.value.format_message()
+    assert "\n" not in message
+    return message
+
+
+BASE = """\
+name = "Test News"
+organisation = "Test Org"
+website = "https://www.example.org/"
+address = "1 Test Street"
+asset_base_url = "https://cdn.example.org/news"
+"""
+
+
+def test_reads_every_key(newsletter):
+    newsletter.write_config(
+        BASE
+        + 'language = "en-GB"\nfooter = "Sent with [care](https://example.org/care)."\n'
+        + 'logo = { src = "issues/images/logo.png", alt = "Test News logo" }\n'
+        + '[[social]]\nplatform = "Bluesky"\nurl = "https://bsky.app/profile/test"\n'
+        + '[colours]\nbrand = "#123456"\ndark_surface = "#000"\n'
+    )
+    news = load_config(newsletter.config)
+    assert (news.name, news.language) == ("Test News", "en-GB")
+    assert news.asset_base_url == "https://cdn.example.org/news/"
+    assert news.logo.url == "https://cdn.example.org/news/issues/images/logo.png"
+    (social,) = news.social
+    assert (social.platform, social.label) == ("bluesky", "Bluesky")
+    assert social.icon.url == "https://cdn.example.org/news/icons/bluesky.png"
+    assert social.icon.source.is_file()
+    assert news.colours.brand == "#123456" and news.colours.dark_surface == "#000"
+    assert news.footer.links == (("care", "https://example.org/care"),)
+
+
+def test_found_next_to_or_above_the_issue(newsletter):
+    assert find_config(newsletter.root / "issues") == newsletter.config
+    assert find_config(newsletter.root) == newsletter.config
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (BASE + 'colour = "red"\n', "digest.toml:6: colour: unknown key: did you mean 'colours'?"),
+        (BASE.replace('name = "Test News"\n', ""), "digest.toml: 'name' is missing"),
+        (BASE.replace('"Test Org"', "42"), "digest.toml:2: organisation: must be text in quotes, not int"),
+        (BASE.replace('"Test Org"', '" "'), "digest.toml:2: organisation: is empty"),
+        (BASE.replace("https://www.example.org/", "javascript:alert(1)"), "digest.toml:3: website: the link 'javascript:alert(1)' must start with"),
+        (BASE.replace("https://cdn.example.org/news", "mailto:a@b.org"), "digest.toml:5: asset_base_url: must be a web address"),
+        (BASE + 'language = "English"\n', "digest.toml:6: language: 'English' is not a language code"),
+        (BASE + "[colours]\nbrand = \"blue\"\n", "digest.toml:7: colours.brand: 'blue' is not a colour"),
+        (BASE + "[colours]\nbrnd = \"#fff\"\n", "digest.toml:7: colours.brnd: unknown key: did you mean 'brand'?"),
+        (BASE + '[[social]]\nplatform = "facebok"\nurl = "https://facebook.com/x"\n', "digest.toml:7: social[0].platform: no icon for 'facebok'; did you mean 'facebook'?"),
+        (BASE + '[[social]]\nplatform = "x"\nurl = "https://x.com/a"\n[[social]]\nplatform = "x"\nurl = "ftp://x"\n',
+         "digest.toml:11: social[1].url: the link 'ftp://x' must start with"),
+        (BASE + '[[social]]\nplatform = "x"\n', "digest.toml: 'social[0].url' is missing"),
+        (BASE + 'logo = "logo.png"\n', "digest.toml:6: logo: must be a table"),
+        (BASE + 'logo = { src = "nope.png", alt = "Logo" }\n', "digest.toml:6: logo.src: no image file at 'nope.png'"),
+        (BASE + 'footer = "[x](javascript:alert(1))"\n', "digest.toml:6: footer: the link 'javascript:alert(1)' must start with"),
+        (BASE + "name = \"again\"\n", "digest.toml:6: is not valid TOML"),
+        ('name = "unclosed\n', "digest.toml:1: is not valid TOML"),
+        (b'name = "caf\xe9"\n', "digest.toml: is not UTF-8 text"),
+    ],
+)
+def test_bad_config_names_line_and_key(newsletter, monkeypatch, text, expected):
+    monkeypatch.chdir(newsletter.root)
+    assert error_of(newsletter, text).startswith(expected)
+
+
+def test_social_icons_need_asset_base_url(newsletter, monkeypatch):
+    monkeypatch.chdir(newsletter.root)
+    text = BASE.replace('asset_base_url = "https://cdn.example.org/news"\n', "")
+    message = error_of(newsletter, text + '[[social]]\nplatform = "x"\nurl = "https://x.com/a"\n')
+    assert message.startswith("digest.toml:6: social[0].platform: social icons need asset_base_url")
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "digest.toml")

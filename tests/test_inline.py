@@ -1,0 +1,125 @@
+"""premailer kept honest, on real output: it may add inline styles and nothing else."""
+
+from __future__ import annotations
+
+import http.server
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from lxml import html as lxml_html
+
+from conftest import REPO, SAMPLE_ISSUE
+from digest.commands.build import newsletter_for
+from digest.inline import inline_css
+from digest.platforms import platform_tags
+from digest.reader import read_issue
+from digest.render import _render, compile_mjml, environment
+from digest.theme import theme_dirs
+
+MERGE_TAGS = ["*|UNSUB|*", "{{ unsubscribe_url }}", "{{ UnsubscribeURL }}", "{$unsubscribe}", "{{{unsubscribe}}}", "[unsubscribe]"]
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    """The sample as MRML compiled it, before inlining: (html, css to inline)."""
+    newsletter = newsletter_for(SAMPLE_ISSUE, None)
+    issue = read_issue(SAMPLE_ISSUE, newsletter)
+    env = environment(tuple(theme_dirs(newsletter.root)))
+    context = dict(newsletter=newsletter, issue=issue, colours=newsletter.colours, tags=platform_tags("generic"))
+    return compile_mjml(_render(env, "email.mjml.j2", context), env)
+
+
+def declarations(style: str | None) -> list[str]:
+    return [d.strip() for d in (style or "").split(";") if d.strip()]
+
+
+def test_only_inline_styles_are_added(compiled):
+    raw, css = compiled
+    before = list(lxml_html.document_fromstring(raw).iter())
+    after = list(lxml_html.document_fromstring(inline_css(raw, css)).iter())
+    assert [e.tag for e in before] == [e.tag for e in after]
+    added = 0
+    for old, new in zip(before, after):
+        assert {k: v for k, v in old.attrib.items() if k != "style"} == {k: v for k, v in new.attrib.items() if k != "style"}
+        assert (old.text, old.tail) == (new.text, new.tail) or old.tag == "style"
+        old_style, new_style = declarations(old.get("style")), declarations(new.get("style"))
+        assert all(d in new_style for d in old_style), (old.tag, old_style, new_style)  # kept to the letter
+        added += len(new_style) > len(old_style)
+    assert added > 20  # and it did inline: headings, paragraphs, links
+
+
+def test_doctype_comments_and_important_survive(compiled):
+    raw, css = compiled
+    out = inline_css(raw, css)
+    assert raw.startswith("<!doctype html>") and out.startswith("<!doctype html>")
+    comments = lambda html: [c.text for c in lxml_html.document_fromstring(html).iter(lxml_html.etree.Comment)]
+    assert comments(out) == comments(raw)
+    assert any("[if mso | IE]" in c for c in comments(out)) and any("[if !mso]" in c for c in comments(out))
+    media = lambda html: [s.text for s in lxml_html.document_fromstring(html).iter("style") if "@media" in (s.text or "")]
+    assert sum(block.count("!important") for block in media(out)) == sum(block.count("!important") for block in media(raw)) > 10
+
+
+def test_image_width_and_height_attributes_survive(compiled):
+    raw, css = compiled
+    out = inline_css(raw, css)
+    sizes = lambda html: [(i.get("width"), i.get("height")) for i in lxml_html.document_fromstring(html).iter("img")]
+    assert sizes(out) == sizes(raw)
+    assert ("200", "auto") in sizes(out)
+
+
+@pytest.mark.parametrize("tag", MERGE_TAGS)
+def test_merge_tags_survive_in_links_and_text(compiled, tag):
+    raw, css = compiled
+    escaped = tag.replace("&", "&amp;")
+    raw = raw.replace('href="https://clinicaltrials.gov/study/NCT03008590"', f'href="{escaped}"', 1)
+    raw = raw.replace("Find us on:", f"Hello {escaped}, find us on:", 1)
+    out = inline_css(raw, css)
+    assert f'href="{escaped}"' in out
+    assert f"Hello {escaped}, find us on:" in out
+
+
+def test_no_network_and_no_base_url(compiled):
+    raw, css = compiled
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/css")
+            self.end_headers()
+            self.wfile.write(b"p { color: red !important; }")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        raw = raw.replace("</head>", f'<link rel="stylesheet" href="{url}/link.css"></head>')
+        out = inline_css(raw, f"@import url({url}/import.css);\n" + css)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert requests == []
+    assert f'href="{url}/link.css"' in out
+    assert "color:red" not in out.replace(" ", "")
+    assert 'src="https://www.example.org/newsletter/icons/facebook.png"' in out  # no base_url prefixing
+
+
+def test_no_cssutils_noise_on_the_terminal(newsletter):
+    # A theme with CSS that cssutils would warn about: the build says nothing but its own line.
+    theme = newsletter.root / "templates"
+    theme.mkdir()
+    source = (REPO / "templates" / "email.mjml.j2").read_text()
+    (theme / "email.mjml.j2").write_text(source.replace("h1 { margin: 0;", "h1 { -mso-bogus: 1px; colr: red; margin: 0;"))
+    result = subprocess.run([sys.executable, "-m", "digest", "build", "issues/test-issue.yaml", "--out", "out"],
+                            capture_output=True, text=True, cwd=newsletter.root)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines() == [f"Built {Path('out') / 'test-issue'}/email.html and email.txt"]
+    assert "colr:red" in (newsletter.root / "out" / "test-issue" / "email.html").read_text().replace(" ", "")
