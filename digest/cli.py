@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from digest import __version__
+from digest.exceptions import display_path
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 existing_file = click.Path(path_type=Path, dir_okay=False)
@@ -46,7 +47,7 @@ def init(directory, name):
     from digest.commands.init import init as run
 
     for path in run(directory, name):
-        click.echo(f"Created {path}", err=True)
+        click.echo(f"Created {display_path(path)}", err=True)
     click.echo(f"Next: edit {directory / 'digest.toml'}, then run: digest build {directory / 'issues'}/*.yaml", err=True)
 
 
@@ -59,7 +60,7 @@ def new(title, date_text, issues_dir):
     from digest.commands.new import new as run
 
     path = run(title, date_text, issues_dir)
-    click.echo(f"Created {path}", err=True)
+    click.echo(f"Created {display_path(path)}", err=True)
 
 
 def main():

@@ -145,7 +145,7 @@ class _ConfigReader:
             language=language,
             asset_base_url=asset_base_url,
             logo=self.logo(data["logo"], root, asset_base_url) if "logo" in data else None,
-            social=self.social(data.get("social", []), asset_base_url),
+            social=self.social(data.get("social", []), root, asset_base_url),
             colours=self.colours(data.get("colours", {})),
             footer=footer,
         )
@@ -162,7 +162,7 @@ class _ConfigReader:
         except ValueError as exc:
             raise self.error("logo.src", str(exc)) from None
 
-    def social(self, value, asset_base_url: str | None) -> tuple[SocialLink, ...]:
+    def social(self, value, root: Path, asset_base_url: str | None) -> tuple[SocialLink, ...]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.error("social", 'must be a list of [[social]] tables, each with platform and url')
         links = []
@@ -180,7 +180,7 @@ class _ConfigReader:
             icon = Image(
                 url=f"{asset_base_url}icons/{platform}.png",
                 alt=label,
-                source=icon_path(platform),
+                source=icon_path(platform, root),
                 path=f"icons/{platform}.png",
             )
             links.append(SocialLink(platform, self.url(item, "url", table), label, icon))

@@ -14,13 +14,13 @@ import click
 def where(file: str | os.PathLike | None, line: int | None = None, field: str | None = None) -> str:
     parts = []
     if file is not None:
-        parts.append(f"{_display_path(file)}:{line}" if line else _display_path(file))
+        parts.append(f"{display_path(file)}:{line}" if line else display_path(file))
     if field:
         parts.append(field)
     return ": ".join(parts)
 
 
-def _display_path(file: str | os.PathLike) -> str:
+def display_path(file: str | os.PathLike) -> str:
     # Relative to where the editor stands when that is shorter: the path they typed, not an absolute one.
     path = os.fspath(file)
     try:
