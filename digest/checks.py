@@ -82,6 +82,7 @@ class Locator:
         self.issue, self.newsletter = issue, newsletter
         self.lines = source.splitlines()
         self.file = str(issue.path)
+        self._config_lines: list[str] | None = None
 
     def newsletter_config(self) -> str:
         return str(self.newsletter.config_path or "digest.toml")
@@ -120,13 +121,22 @@ class Locator:
                 return self.file, self.find("logo:", *self.entry_range(i)), f"{label}.logo"
         config = self.newsletter_config()
         if url == self.newsletter.website:
-            return config, None, "website"
+            return config, self.config_line(url), "website"
         if self.newsletter.logo is not None and url == self.newsletter.logo.url:
-            return config, None, "logo"
+            return config, self.config_line("logo"), "logo"
         for i, link in enumerate(self.newsletter.social):
             if url in (link.url, link.icon.url):
-                return config, None, f"social[{i}]"
+                return config, self.config_line(link.url), f"social[{i}]"
         return HTML_PART, None, None
+
+    def config_line(self, needle: str) -> int | None:
+        """The first line of digest.toml holding `needle`: tomllib keeps no positions."""
+        if self._config_lines is None:
+            try:
+                self._config_lines = Path(self.newsletter.config_path).read_text(encoding="utf-8").splitlines()
+            except (OSError, TypeError, UnicodeDecodeError):
+                self._config_lines = []
+        return next((i for i, line in enumerate(self._config_lines, 1) if needle in line), None)
 
 
 # --- The HTML, read once -----------------------------------------------------------------------------
@@ -221,7 +231,7 @@ def normalise(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def _merge_tag(href: str, tags) -> bool:
+def is_merge_tag(href: str, tags) -> bool:
     from digest.inline import MERGE_TAG
 
     return bool(MERGE_TAG.fullmatch(href)) or href in _tag_values(tags)
@@ -274,7 +284,7 @@ def check_links(*, email, page: Page, where: Locator, newsletter: Newsletter, pl
     findings = []
     seen: Counter[str] = Counter()
     for link in page.links:
-        if _merge_tag(link.href, tags):
+        if is_merge_tag(link.href, tags):
             continue  # the platform's own address, filled in when sent
         file, line, field = where.url(link.href)
         here = dict(file=file, line=line if file != HTML_PART else link.line, field=field)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from digest.checks import ERROR, INFO, WARNING, Finding, Locator, parse_html, _merge_tag
+from digest.checks import ERROR, INFO, WARNING, Finding, Locator, parse_html, is_merge_tag
 from digest.platforms import platform_tags
 
 CACHE_ENV = "DIGEST_LINK_CACHE"  # a file path; tests and CI point it away from the user's cache
@@ -49,7 +49,7 @@ def urls_to_check(email, platform: str = "generic") -> list[str]:
     page = parse_html(email.html)
     tags = platform_tags(platform)
     uploads = {image.url for image in email.images}
-    found = [link.href for link in page.links if not _merge_tag(link.href, tags)]
+    found = [link.href for link in page.links if not is_merge_tag(link.href, tags)]
     found += [img.attrs.get("src", "") for img in page.images if img.attrs.get("src") not in uploads]
     return [url for url in dict.fromkeys(found) if urlsplit(url).scheme.lower() in ("http", "https")]
 
@@ -139,7 +139,8 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     except httpx.ConnectError as exc:
         if "name or service not known" in str(exc).lower() or "nodename nor servname" in str(exc).lower() \
                 or "name resolution" in str(exc).lower():
-            return LinkResult(url, False, problem=f"the site {urlsplit(url).hostname} does not exist (no such name)")
+            return LinkResult(url, False, problem=f"the site {urlsplit(url).hostname} could not be found "
+                                                  "(no such name, or this computer is offline)")
         return LinkResult(url, False, problem="the site refused the connection or could not be reached")
     except httpx.HTTPError as exc:
         return LinkResult(url, False, problem=f"could not be checked ({type(exc).__name__}: {exc})")
