@@ -32,7 +32,7 @@ HTML_PART, TEXT_PART = "email.html", "email.txt"  # the built parts, as `digest 
 # Link texts that say nothing out of context (screen readers list links by their text alone).
 GENERIC_LINK_TEXT = {
     "click here", "click", "here", "this", "this link", "link", "read more", "more", "learn more",
-    "go", "continue", "details", "more info", "info",
+    "go", "continue", "details", "more info", "info", "find out more",
 }
 # The entry's button: "Find out more" sits under the entry's own heading, so it is allowed there.
 BUTTON_LABEL = "Find out more"
@@ -163,6 +163,8 @@ class Page:
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _INVISIBLE = {"head", "title", "style", "script", "template"}
+_BLOCK = {"br", "p", "div", "td", "th", "tr", "table", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
+          "blockquote", "pre", "hr", "section", "header", "footer", "body"}
 
 
 class _Reader(HTMLParser):
@@ -188,7 +190,7 @@ class _Reader(HTMLParser):
         elif tag == "a" and "href" in attrs:
             self.link = Link(attrs["href"], attrs.get("aria-label", ""), line)
             self.links.append(self.link)
-        if tag in ("br", "p", "div", "td", "li", "h1", "h2", "h3", "tr"):
+        if tag in _BLOCK:
             self.text.append(" ")
         if tag not in _VOID:
             style = attrs.get("style", "").replace(" ", "").lower()
@@ -208,7 +210,8 @@ class _Reader(HTMLParser):
             if self.stack[i][0] == tag:
                 del self.stack[i:]
                 break
-        self.text.append(" ")
+        if tag in _BLOCK:
+            self.text.append(" ")  # words either side of a block are apart; inside a word, <b>x</b>y stays one
 
     def handle_data(self, data):
         if self.hidden:

@@ -49,11 +49,13 @@ def test_strict_fails_on_warnings():
     assert invoke("check", "--strict", SAMPLE_ISSUE).exit_code == 1
 
 
-def test_an_error_exits_1_with_the_file_line_and_field(newsletter):
+def test_an_error_exits_1_with_the_file_line_and_field(newsletter, monkeypatch):
     newsletter.write_issue(TODO_ISSUE)
-    result = invoke("check", newsletter.issue)
+    monkeypatch.chdir(newsletter.root)  # paths are shown relative to where the editor stands
+    result = invoke("check", "issues/test-issue.yaml")
     assert result.exit_code == 1
-    assert f"{newsletter.issue}:4: intro: error: 'TODO' left in the text: finish or remove it before sending [placeholder]" in result.stdout
+    assert "digest.toml: platform: warning:" in result.stdout
+    assert "issues/test-issue.yaml:4: intro: error: 'TODO' left in the text: finish or remove it before sending [placeholder]" in result.stdout
     assert result.stdout.splitlines()[-1] == "Checked 1 issue: 1 error, 1 warning."
 
 
@@ -68,12 +70,13 @@ def test_a_clean_issue_says_so(newsletter, monkeypatch):
     assert result.exit_code == 0 and result.stdout == "Checked 1 issue: no problems found.\n"
 
 
-def test_an_issue_that_cannot_be_read_is_a_finding_and_the_others_are_still_checked(newsletter):
+def test_an_issue_that_cannot_be_read_is_a_finding_and_the_others_are_still_checked(newsletter, monkeypatch):
+    monkeypatch.chdir(newsletter.root)
     bad = newsletter.root / "issues" / "bad.yaml"
     bad.write_text("subject: one\nsubject: two\n", encoding="utf-8")
     result = invoke("check", bad, newsletter.issue)
     assert result.exit_code == 1
-    assert f"{bad}:2: subject: error: appears twice (first on line 1) [build-error]" in result.stdout
+    assert "issues/bad.yaml:2: subject: error: appears twice (first on line 1) [build-error]" in result.stdout
     assert "Checked 2 issues: 1 error, 1 warning." in result.stdout
 
 
@@ -152,3 +155,35 @@ def test_build_prints_warnings_and_goes_on(tmp_path):
     result = invoke("build", "-o", tmp_path, SAMPLE_ISSUE)
     assert result.exit_code == 0 and "[unsubscribe-placeholder]" in result.stderr
     assert (tmp_path / "2024-06-ldn-trials" / "email.txt").is_file()
+
+
+def test_links_shows_a_progress_bar_on_a_terminal(newsletter, server, tmp_path):  # noqa: F811
+    import os
+    import pty
+
+    newsletter.write_config(f"""\
+        name = "Test News"
+        organisation = "Test Org"
+        website = "{server.url}/ok"
+        address = "1 Test Street, Testville"
+    """)
+    newsletter.write_issue(TODO_ISSUE.replace("https://clinicaltrials.gov/study/NCT00000001", f"{server.url}/temporary"))
+    master, slave = pty.openpty()  # stderr is a real terminal; stdout is a pipe
+    env = {**os.environ, "DIGEST_LINK_CACHE": str(tmp_path / "tty-links.json")}
+    process = subprocess.Popen([sys.executable, "-m", "digest", "check", "--links", str(newsletter.issue)],
+                               stdout=subprocess.PIPE, stderr=slave, cwd=REPO, env=env, text=True)
+    os.close(slave)
+    stdout, _ = process.communicate(timeout=60)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    screen = screen.decode()
+    assert "Checking 2 links" in screen and "100%" in screen and "ok:" not in screen
+    assert "[link-redirect]" in stdout and process.returncode == 1  # the TODO

@@ -138,7 +138,7 @@ def test_a_link_without_text_is_an_error(newsletter):
     assert len(found) == 1 and found[0].field == "intro" and found[0].line == 4
 
 
-@pytest.mark.parametrize("label", ["here", "Click here", "read more", "Link"])
+@pytest.mark.parametrize("label", ["here", "Click here", "read more", "Link", "Find out more"])
 def test_generic_link_text_is_a_warning(newsletter, label):
     found = run(newsletter, issue(intro=f"The study is [{label}](https://example.org/study)."))
     assert ids(found).count("link-text-generic") == 1
@@ -153,6 +153,11 @@ def test_find_out_more_buttons_and_icon_links_are_allowed(newsletter):
     # The entry button says "Find out more"; the social link's text is its icon's alt text.
     found = run(newsletter, issue(intro="Read [the study protocol](https://example.org/study)."))
     assert not [f for f in found if f.id.startswith("link-text")]
+
+
+def test_words_split_by_inline_tags_stay_one_word():
+    page = parse_html("<p>Pre<b>fix</b> text</p><p>next</p>")
+    assert page.visible == "Prefix text next"
 
 
 def test_an_http_link_is_a_warning(newsletter):

@@ -77,7 +77,7 @@ class _Progress:
     def __init__(self, total: int):
         self.total, self.done = total, 0
         self.bar = None
-        if sys.stderr.isatty():
+        if total and sys.stderr.isatty():
             self.bar = click.progressbar(length=total, label=f"Checking {total} links", file=sys.stderr)
 
     def __enter__(self):
