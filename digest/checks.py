@@ -122,6 +122,8 @@ class Locator:
         config = self.newsletter_config()
         if url == self.newsletter.website:
             return config, self.config_line(url), "website"
+        if self.newsletter.footer is not None and any(href == url for _, href in self.newsletter.footer.links):
+            return config, self.config_line(url), "footer"
         if self.newsletter.logo is not None and url == self.newsletter.logo.url:
             return config, self.config_line("logo"), "logo"
         for i, link in enumerate(self.newsletter.social):

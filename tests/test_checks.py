@@ -331,3 +331,10 @@ def test_an_issue_without_entries_is_an_error(newsletter):
     found = [f for f in run(newsletter, issue(entries=" []")) if f.id == "no-entries"]
     assert len(found) == 1 and found[0].line == 5 and found[0].severity == ERROR
 
+
+
+def test_a_finding_in_a_digest_toml_link_names_its_line(newsletter):
+    newsletter.config.write_text(newsletter.config.read_text().replace(
+        'asset_base_url', 'footer = "Questions? See [our site](http://www.example.org/faq)."\nasset_base_url'))
+    found = [f for f in run(newsletter) if f.id == "link-http"]
+    assert [(f.file, f.line, f.field) for f in found] == [(str(newsletter.config), 5, "footer")]
