@@ -31,12 +31,30 @@ def cli():
               help="Folder to write each issue's email into, as OUT/<issue>/email.html, email.txt, email.mjml.")
 @click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
 @click.option("--stdout", type=click.Choice(["html", "text"]), help="Print the HTML or the text part instead of writing files.")
-def build(issues, out_dir, config_path, stdout):
-    """Build the email for each ISSUE file."""
+@click.option("--force", is_flag=True, help="Write the email even when the checks find errors.")
+def build(issues, out_dir, config_path, stdout, force):
+    """Build the email for each ISSUE file (after the checks of 'digest check', without --links)."""
     from digest.commands.build import build as run
 
-    for folder in run(list(issues), out_dir, config_path, stdout):
+    for folder in run(list(issues), out_dir, config_path, stdout, force):
         click.echo(f"Built {folder}/email.html and email.txt", err=True)
+
+
+@cli.command()
+@click.argument("issues", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="How to print the findings: lines for people, or JSON for other tools (see the README).")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too, not only on errors.")
+@click.option("--links", is_flag=True, help="Also visit every web address in the email and report broken or moved ones.")
+@click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
+def check(issues, fmt, strict, links, config_path):
+    """Check each ISSUE for what would embarrass the newsletter once sent.
+
+    Exits 0 when all is well, 1 on errors (on warnings too with --strict), 2 on bad usage.
+    """
+    from digest.commands.check import check as run
+
+    sys.exit(run(list(issues), config_path, fmt, strict, links))
 
 
 @cli.command()

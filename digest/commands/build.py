@@ -7,11 +7,8 @@ from pathlib import Path
 import click
 
 from digest.config import CONFIG_NAME, find_config, load_config
-from digest.exceptions import ConfigError, IssueError
+from digest.exceptions import BuildError, ConfigError, IssueError
 from digest.model import Newsletter
-
-GMAIL_CLIP_BYTES = 102 * 1024
-WARN_BYTES = 90 * 1024
 
 
 def newsletter_for(issue_path: Path, config_path: Path | None) -> Newsletter:
@@ -24,25 +21,38 @@ def newsletter_for(issue_path: Path, config_path: Path | None) -> Newsletter:
     return load_config(config_path)
 
 
+def platform_for(newsletter: Newsletter) -> str:
+    # The mail platform whose merge tags the email carries: digest.toml's `platform` once it has one.
+    return getattr(newsletter, "platform", None) or "generic"
+
+
 def build_email(issue_path: Path, config_path: Path | None = None, platform: str = "generic"):
     from digest.reader import read_issue
     from digest.render import render_email
 
     newsletter = newsletter_for(issue_path, config_path)
     issue = read_issue(issue_path, newsletter)
-    email = render_email(issue, newsletter, platform)
-    size = len(email.html.encode("utf-8"))
-    if size > WARN_BYTES:
-        click.echo(
-            f"warning: {issue_path}: the email is {size / 1024:.0f} KB; Gmail cuts off emails over about 102 KB",
-            err=True,
-        )
-    return email
+    return render_email(issue, newsletter, platform)
 
 
-def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdout: str | None) -> list[Path]:
-    # Every issue is read and rendered before anything is written: one bad issue means no output at all.
-    emails = [build_email(path, config_path) for path in issue_paths]
+def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdout: str | None,
+          force: bool = False) -> list[Path]:
+    # Every issue is read, rendered and checked before anything is written: one bad issue means no output at all.
+    from digest.checks import ERROR, check_email
+    from digest.commands.check import format_finding
+
+    emails, errors = [], 0
+    for path in issue_paths:
+        newsletter = newsletter_for(path, config_path)
+        platform = platform_for(newsletter)
+        email = build_email(path, config_path, platform)
+        for finding in check_email(email, newsletter, platform):
+            click.echo(format_finding(finding, path, colour=True), err=True)
+            errors += finding.severity == ERROR
+        emails.append(email)
+    if errors and not force:
+        raise BuildError(f"{errors} error{'s' if errors != 1 else ''} found, so nothing was written: "
+                         "fix them, or use --force to write the email anyway")
     if stdout:
         for email in emails:
             click.echo(email.html if stdout == "html" else email.text, nl=False)

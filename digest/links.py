@@ -1,0 +1,220 @@
+"""`digest check --links`: visit every web address of an issue, politely, and say which are broken or moved.
+
+httpx does the HTTP (redirects, timeouts, a bounded connection pool); a small thread pool runs the checks side
+by side, at most `per_host` at once to any one site and `delay` seconds apart, so a newsletter with twenty
+links to one registry does not hammer it. Links found fine are remembered for an hour in a JSON cache, so a
+re-run while the editor fixes the broken ones asks again only about those.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+from digest.checks import ERROR, INFO, WARNING, Finding, Locator, parse_html, is_merge_tag
+from digest.platforms import platform_tags
+
+CACHE_ENV = "DIGEST_LINK_CACHE"  # a file path; tests and CI point it away from the user's cache
+CACHE_SECONDS = 3600
+TIMEOUT = 10.0
+MAX_CONNECTIONS = 8
+PER_HOST = 2
+DELAY = 0.1  # seconds between two requests to the same host
+PERMANENT = (301, 308)
+# Where HEAD is refused or not implemented, GET tells the truth; some sites also answer HEAD wrongly with 403/404.
+HEAD_REFUSED = range(400, 600)
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    url: str
+    ok: bool
+    status: int | None = None  # the final HTTP status
+    final_url: str | None = None  # where redirects ended, when they did
+    redirect: int | None = None  # the first redirect's status (301, 302 …), when there was one
+    problem: str | None = None  # why the link is broken, for an editor
+    cached: bool = False
+
+
+def urls_to_check(email, platform: str = "generic") -> list[str]:
+    """Every http(s) address of the email: links, and images that are already on the web (not files to upload)."""
+    page = parse_html(email.html)
+    tags = platform_tags(platform)
+    uploads = {image.url for image in email.images}
+    found = [link.href for link in page.links if not is_merge_tag(link.href, tags)]
+    found += [img.attrs.get("src", "") for img in page.images if img.attrs.get("src") not in uploads]
+    return [url for url in dict.fromkeys(found) if urlsplit(url).scheme.lower() in ("http", "https")]
+
+
+def check_urls(
+    urls: list[str],
+    *,
+    timeout: float = TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+    per_host: int = PER_HOST,
+    delay: float = DELAY,
+    cache_path: Path | None = None,
+    progress: Callable[[LinkResult], None] | None = None,
+) -> dict[str, LinkResult]:
+    import httpx
+
+    from digest import __version__
+
+    cache = _Cache(cache_path or default_cache_path())
+    results: dict[str, LinkResult] = {}
+    todo = []
+    for url in dict.fromkeys(urls):
+        hit = cache.get(url)
+        if hit is not None:
+            results[url] = hit
+            if progress:
+                progress(hit)
+        else:
+            todo.append(url)
+    if todo:
+        hosts: dict[str, _Host] = {}
+        for url in todo:
+            host = (urlsplit(url).hostname or "").lower()
+            hosts.setdefault(host, _Host(per_host, delay))
+        client = httpx.Client(
+            follow_redirects=True,
+            max_redirects=10,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"User-Agent": f"digest/{__version__} (newsletter link check)"},
+        )
+        with client, ThreadPoolExecutor(max_workers=max_connections) as pool:
+            futures = [pool.submit(_visit, client, url, hosts[(urlsplit(url).hostname or "").lower()], timeout)
+                       for url in todo]
+            for future in as_completed(futures):
+                result = future.result()
+                results[result.url] = result
+                if progress:
+                    progress(result)
+        cache.save(results.values())
+    return {url: results[url] for url in dict.fromkeys(urls)}
+
+
+class _Host:
+    """At most `per_host` requests at once to one host, each starting `delay` seconds after the one before."""
+
+    def __init__(self, per_host: int, delay: float):
+        self.slots = threading.Semaphore(per_host)
+        self.lock = threading.Lock()
+        self.delay, self.next_start = delay, 0.0
+
+    def __enter__(self):
+        self.slots.acquire()
+        with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next_start)
+            self.next_start = start + self.delay
+        time.sleep(start - now)
+
+    def __exit__(self, *exc):
+        self.slots.release()
+
+
+def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
+    import httpx
+
+    try:
+        with host:
+            response = client.head(url)
+            if response.status_code in HEAD_REFUSED:
+                with client.stream("GET", url) as response:  # the headers are enough: the body is never read
+                    pass
+    except httpx.TooManyRedirects:
+        return LinkResult(url, False, problem="redirects in a loop and never reaches a page")
+    except httpx.TimeoutException:
+        return LinkResult(url, False, problem=f"did not answer within {timeout:g} seconds")
+    except httpx.ConnectError as exc:
+        if "name or service not known" in str(exc).lower() or "nodename nor servname" in str(exc).lower() \
+                or "name resolution" in str(exc).lower():
+            return LinkResult(url, False, problem=f"the site {urlsplit(url).hostname} could not be found "
+                                                  "(no such name, or this computer is offline)")
+        return LinkResult(url, False, problem="the site refused the connection or could not be reached")
+    except httpx.HTTPError as exc:
+        return LinkResult(url, False, problem=f"could not be checked ({type(exc).__name__}: {exc})")
+    redirect = response.history[0].status_code if response.history else None
+    final = str(response.url) if response.history else None
+    status = response.status_code
+    if status >= 400:
+        reason = response.reason_phrase or "error"
+        return LinkResult(url, False, status, final, redirect, problem=f"the site answers {status} {reason}")
+    return LinkResult(url, True, status, final, redirect)
+
+
+def link_findings(results: dict[str, LinkResult], where: Locator) -> list[Finding]:
+    findings = []
+    for url, result in results.items():
+        file, line, field = where.url(url, "link")
+        if file == "email.html":
+            file, line, field = where.url(url, "image")
+        here = dict(file=file, line=line, field=field)
+        if not result.ok:
+            moved = f" (after a redirect to {result.final_url})" if result.final_url and result.status else ""
+            findings.append(Finding("link-broken", ERROR, f"the link {url} is broken: {result.problem}{moved}", **here))
+        elif result.redirect in PERMANENT:
+            findings.append(Finding("link-moved", WARNING, f"the link {url} has moved for good to "
+                                    f"{result.final_url}: use the new address", **here))
+        elif result.redirect:
+            findings.append(Finding("link-redirect", INFO, f"the link {url} redirects to {result.final_url} "
+                                    "(a temporary redirect: nothing to change)", **here))
+    return findings
+
+
+def default_cache_path() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "digest" / "links.json"
+
+
+class _Cache:
+    """url -> result of links found fine, for CACHE_SECONDS. Broken links are always asked again."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            self.entries = data["links"] if isinstance(data.get("links"), dict) else {}
+        except (OSError, ValueError, AttributeError):
+            self.entries = {}  # no cache yet, or a damaged one: start afresh
+
+    def get(self, url: str) -> LinkResult | None:
+        entry = self.entries.get(url)
+        try:
+            if entry and time.time() - entry["checked"] < CACHE_SECONDS:
+                return LinkResult(url, True, entry["status"], entry["final_url"], entry["redirect"], cached=True)
+        except (KeyError, TypeError):
+            pass
+        return None
+
+    def save(self, results) -> None:
+        now = time.time()
+        self.entries = {u: e for u, e in self.entries.items()
+                        if isinstance(e, dict) and now - e.get("checked", 0) < CACHE_SECONDS}
+        for result in results:
+            if result.ok and not result.cached:
+                self.entries[result.url] = {"checked": now, "status": result.status,
+                                            "final_url": result.final_url, "redirect": result.redirect}
+        temp = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".links.", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"version": 1, "links": self.entries}, out)
+            os.replace(temp, self.path)
+        except OSError:
+            # A cache we cannot write only costs time on the next run.
+            if temp is not None:
+                Path(temp).unlink(missing_ok=True)

@@ -1,0 +1,260 @@
+"""digest/links.py against a real HTTP server on 127.0.0.1, started and stopped by each test."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from digest.links import check_urls, default_cache_path, link_findings, urls_to_check
+
+SLOW_SECONDS = 1.5
+TIMEOUT = 0.4
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # path -> (status, Location), for HEAD and GET alike
+    ROUTES = {
+        "/ok": (200, None),
+        "/moved": (301, "/ok"),
+        "/temporary": (302, "/ok"),
+        "/missing": (404, None),
+        "/error": (500, None),
+        "/loop": (302, "/loop"),
+        "/moved-to-missing": (301, "/missing"),
+    }
+
+    def do_HEAD(self):
+        self.server.requests.append(("HEAD", self.path))
+        if self.path == "/no-head":
+            return self._answer(405)
+        self._route()
+
+    def do_GET(self):
+        self.server.requests.append(("GET", self.path))
+        self._route(body=True)
+
+    def _route(self, body=False):
+        if self.path == "/slow":
+            time.sleep(SLOW_SECONDS)
+            return self._answer(200, body=body)
+        if self.path == "/no-head":
+            return self._answer(200, body=body)
+        status, location = self.ROUTES.get(self.path.split("?")[0], (404, None))
+        self._answer(status, location, body)
+
+    def _answer(self, status, location=None, body=False):
+        payload = b"<html><body>page</body></html>" if body else b""
+        try:
+            self.send_response(status)
+            if location:
+                self.send_header("Location", location)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (the slow page): nothing to answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    httpd.requests = []
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    path = tmp_path / "cache" / "links.json"
+    monkeypatch.setenv("DIGEST_LINK_CACHE", str(path))
+    return path
+
+
+def check(urls, **options):
+    return check_urls(urls, timeout=TIMEOUT, delay=0, **options)
+
+
+def test_a_page_that_answers_200_is_fine(server):
+    result = check([server.url + "/ok"])[server.url + "/ok"]
+    assert result.ok and result.status == 200 and result.redirect is None
+    assert server.requests == [("HEAD", "/ok")]  # HEAD is enough: no page is downloaded
+
+
+def test_a_permanent_redirect_is_followed_and_reported_with_the_new_address(server, newsletter):
+    result = check([server.url + "/moved"])[server.url + "/moved"]
+    assert result.ok and result.redirect == 301 and result.final_url == server.url + "/ok"
+
+
+def test_a_temporary_redirect_is_followed(server):
+    result = check([server.url + "/temporary"])[server.url + "/temporary"]
+    assert result.ok and result.redirect == 302
+
+
+@pytest.mark.parametrize("path, status", [("/missing", 404), ("/error", 500), ("/moved-to-missing", 404)])
+def test_4xx_and_5xx_are_broken(server, path, status):
+    result = check([server.url + path])[server.url + path]
+    assert not result.ok and result.status == status and str(status) in result.problem
+    # HEAD said no; GET is asked too, since some sites refuse HEAD only.
+    assert ("GET", path) in server.requests
+
+
+def test_head_refused_falls_back_to_get(server):
+    result = check([server.url + "/no-head"])[server.url + "/no-head"]
+    assert result.ok and server.requests == [("HEAD", "/no-head"), ("GET", "/no-head")]
+
+
+def test_a_slow_page_times_out(server):
+    started = time.monotonic()
+    result = check([server.url + "/slow"])[server.url + "/slow"]
+    assert not result.ok and "did not answer within 0.4 seconds" in result.problem
+    assert time.monotonic() - started < SLOW_SECONDS
+
+
+def test_a_redirect_loop_is_broken(server):
+    result = check([server.url + "/loop"])[server.url + "/loop"]
+    assert not result.ok and "loop" in result.problem
+
+
+def test_a_refused_connection_is_broken():
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = check([f"http://127.0.0.1:{port}/"])[f"http://127.0.0.1:{port}/"]
+    assert not result.ok and "could not be reached" in result.problem
+
+
+def test_a_name_that_does_not_exist_is_broken():
+    result = check(["https://no-such-site.invalid/"])["https://no-such-site.invalid/"]
+    assert not result.ok and "could not be found" in result.problem
+
+
+def test_links_are_checked_side_by_side_within_the_per_host_limit(server):
+    urls = [f"{server.url}/slow?{i}" for i in range(4)]
+    started = time.monotonic()
+    results = check(urls, per_host=4, max_connections=4)
+    # Four timeouts of 0.4 s in parallel take about 0.4 s, not 1.6 s.
+    assert all(not r.ok for r in results.values()) and time.monotonic() - started < 1.2
+
+
+def test_per_host_politeness_spaces_requests(server):
+    urls = [f"{server.url}/ok?{i}" for i in range(5)]
+    started = time.monotonic()
+    check_urls(urls, timeout=TIMEOUT, delay=0.1, per_host=1)
+    assert time.monotonic() - started >= 0.4  # five starts, 0.1 s apart
+
+
+def test_a_second_run_within_the_hour_makes_no_requests(server, cache):
+    urls = [server.url + p for p in ("/ok", "/moved", "/temporary", "/no-head")]
+    first = check(urls)
+    asked = len(server.requests)
+    assert asked >= len(urls) and cache.is_file()
+    second = check(urls)
+    assert len(server.requests) == asked  # not one more request
+    assert all(r.cached for r in second.values())
+    assert [(r.ok, r.status, r.redirect, r.final_url) for r in second.values()] == \
+           [(r.ok, r.status, r.redirect, r.final_url) for r in first.values()]
+
+
+def test_broken_links_are_asked_again(server):
+    check([server.url + "/missing"])
+    asked = len(server.requests)
+    check([server.url + "/missing"])
+    assert len(server.requests) > asked  # the editor is fixing these: always the latest answer
+
+
+def test_a_cache_older_than_an_hour_is_not_used(server, cache):
+    check([server.url + "/ok"])
+    data = json.loads(cache.read_text())
+    data["links"][server.url + "/ok"]["checked"] -= 3601
+    cache.write_text(json.dumps(data))
+    check([server.url + "/ok"])
+    assert Counter(server.requests)[("HEAD", "/ok")] == 2
+
+
+def test_a_damaged_cache_is_started_afresh(server, cache):
+    cache.parent.mkdir(parents=True)
+    cache.write_text("{not json")
+    assert check([server.url + "/ok"])[server.url + "/ok"].ok
+    assert server.url + "/ok" in json.loads(cache.read_text())["links"]
+
+
+def test_the_cache_lives_in_the_user_cache_folder_unless_told(monkeypatch, tmp_path):
+    monkeypatch.delenv("DIGEST_LINK_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_path() == tmp_path / "digest" / "links.json"
+
+
+def test_urls_to_check_skips_merge_tags_mailto_and_images_still_to_upload(newsletter):
+    from digest.commands.build import build_email
+
+    newsletter.write_issue("""\
+        subject: A subject line that is long enough
+        preheader: A preheader that is long enough to pass the checks we run.
+        date: 2024-05-14
+        intro: Write to [us](mailto:a@example.org) or read [this study](https://example.org/study).
+        entries:
+          - institution: Test University
+            title: A trial
+            logo: https://cdn.example.org/remote-logo.png
+            summary: Words.
+            link: https://clinicaltrials.gov/study/NCT00000001
+    """)
+    urls = urls_to_check(build_email(newsletter.issue))
+    assert urls == [
+        "https://www.facebook.com/testnews",
+        "https://example.org/study",
+        "https://clinicaltrials.gov/study/NCT00000001",
+        "https://www.example.org/",
+        "https://cdn.example.org/remote-logo.png",  # named by URL, so already on the web
+    ]  # the facebook icon is a file digest uploads: not on the web yet
+
+
+def test_findings_name_the_issue_line_of_each_link(server, newsletter):
+    from digest.checks import Locator
+    from digest.commands.build import build_email
+    from digest.config import load_config
+
+    newsletter.write_issue(f"""\
+        subject: A subject line that is long enough
+        preheader: A preheader that is long enough to pass the checks we run.
+        date: 2024-05-14
+        intro: |
+          Hello.
+
+          Read [the study]({server.url}/moved).
+        entries:
+          - institution: Test University
+            title: A trial
+            summary: Words.
+            link: {server.url}/missing
+          - institution: Other University
+            title: Another trial
+            summary: Words.
+            link: {server.url}/temporary
+    """)
+    email = build_email(newsletter.issue)
+    urls = [u for u in urls_to_check(email) if u.startswith(server.url)]
+    found = link_findings(check(urls), Locator(email.issue, load_config(newsletter.config), newsletter.issue.read_text()))
+    assert [(f.id, f.severity, f.line, f.field) for f in found] == [
+        ("link-moved", "warning", 7, "intro"),
+        ("link-broken", "error", 12, "entries[1].link"),
+        ("link-redirect", "info", 16, "entries[2].link"),
+    ]
+    assert f"moved for good to {server.url}/ok" in found[0].message
+    assert "404 Not Found" in found[1].message
