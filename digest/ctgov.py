@@ -168,6 +168,8 @@ class Client:
                 raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer within {self.timeout:g} seconds; try again later") from None
             except httpx.TransportError as exc:
                 raise TrialError(f"cannot reach ClinicalTrials.gov ({self.base}): {_reason(exc)}; check the internet connection") from None
+            except httpx.HTTPError as exc:  # a redirect loop, a broken answer
+                raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer properly ({exc}); try again later") from None
             if response.status_code not in (429, 503):
                 return response
             wait = retry_delay(response.headers.get("Retry-After"), attempt)
@@ -280,11 +282,15 @@ def summary_row(study: dict) -> dict:
     }
 
 
-def entry_for(study: dict, institution: str = "sponsor", max_chars: int = 600) -> tuple[dict, list[str]]:
-    """The issue entry for a study record, as field -> value in the issue's order, and notes for the editor."""
+def entry_for(study: dict, institution: str = "sponsor", max_chars: int = 600, asked: str = "",
+              quote: str = "brief") -> tuple[dict, list[str]]:
+    """The issue entry for a study record, as field -> value in the issue's order, and notes for the editor.
+
+    `asked` is the id the record was fetched by, for a record that does not repeat its own. `quote` says
+    which text to quote: the brief summary or the detailed description (the other when it is missing)."""
     protocol = study["protocolSection"]
     ident = _module(protocol, "identificationModule")
-    nct_id = clean_line(ident.get("nctId")).upper()
+    nct_id = (clean_line(ident.get("nctId")) or asked).upper()
     if not _ID.fullmatch(nct_id):
         raise TrialError(f"ClinicalTrials.gov sent a study record without a valid NCT id ({nct_id or 'none'})")
     notes = []
@@ -307,10 +313,11 @@ def entry_for(study: dict, institution: str = "sponsor", max_chars: int = 600) -
         raise TrialError(f"{nct_id}: the study record has no title; add this trial by hand")
 
     description = _module(protocol, "descriptionModule")
-    source = description.get("briefSummary") if isinstance(description.get("briefSummary"), str) else None
-    source = source or (description.get("detailedDescription") if isinstance(description.get("detailedDescription"), str) else None)
-    if not source or not source.strip():
+    order = ("detailedDescription", "briefSummary") if quote == "detailed" else ("briefSummary", "detailedDescription")
+    texts = [description.get(name) for name in order if isinstance(description.get(name), str) and description.get(name).strip()]
+    if not texts:
         raise TrialError(f"{nct_id}: the study record has no summary to quote; add this trial by hand")
+    source = texts[0]
     summary = quote_summary(source, max_chars)
 
     entry = {"institution": chosen, "title": title, "summary": summary, "link": STUDY_PAGE.format(nct_id), "nct_id": nct_id}

@@ -364,3 +364,19 @@ def test_the_fixtures_are_shaped_like_the_api():
         assert protocol["identificationModule"]["nctId"] == file.stem
         assert {"statusModule", "sponsorCollaboratorsModule", "descriptionModule", "conditionsModule", "designModule"} <= set(protocol)
         assert isinstance(study["hasResults"], bool)
+
+
+def test_a_record_without_its_own_id_takes_the_id_it_was_fetched_by():
+    study = fixture("NCT02806440")
+    del study["protocolSection"]["identificationModule"]["nctId"]
+    entry, _ = ctgov.entry_for(study, asked="NCT02806440")
+    assert entry["link"] == "https://clinicaltrials.gov/study/NCT02806440"
+    with pytest.raises(TrialError, match=r"without a valid NCT id \(none\)"):
+        ctgov.entry_for(study)
+
+
+def test_the_editor_can_quote_the_detailed_description_instead():
+    entry, _ = ctgov.entry_for(fixture("NCT02806440"), quote="detailed", max_chars=10_000)
+    assert entry["summary"].startswith("The study record says: “Fibromyalgia syndrome is a prevalent musculoskeletal disorder")
+    entry, _ = ctgov.entry_for(fixture("NCT02965768"), quote="detailed")  # it has none: the brief summary it is
+    assert entry["summary"].startswith("The study record says: “The main objective of this study")

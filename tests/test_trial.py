@@ -267,3 +267,28 @@ def test_a_terminal_gets_a_progress_bar(newsletter, registry, tmp_path):
     assert process.wait(timeout=60) == 0
     os.close(leader)
     assert re.search(rb"Fetching from ClinicalTrials.gov +\[#+\] +100%", seen)
+
+
+def test_an_issue_outside_any_newsletter_folder_still_gets_its_trials(registry, tmp_path):
+    issue = tmp_path / "loose" / "draft.yaml"
+    issue.parent.mkdir()
+    issue.write_text("subject: Draft\nentries:\n", encoding="utf-8")
+    result = run("trial", "NCT02965768", "--issue", str(issue))
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(issue.read_text(encoding="utf-8"))["entries"][0]["nct_id"] == "NCT02965768"
+
+
+def test_a_missing_issue_file_is_one_line(registry, tmp_path):
+    result = run("trial", "NCT02965768", "--issue", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 1 and result.stderr.endswith("nope.yaml: no such issue file\n")
+    assert registry.requests == []
+
+
+def test_quote_and_length_options(newsletter, registry):
+    result = run("trial", "NCT02806440", "--quote", "detailed", "--max-chars", "200")
+    assert result.exit_code == 0, result.output
+    (entry,) = yaml.safe_load(result.stdout)
+    assert entry["summary"] == (
+        "The study record says: “Fibromyalgia syndrome is a prevalent musculoskeletal disorder characterized by pain, "
+        "profound fatigue, sleep disorder, mood disturbance etc. The prevalence is estimated to be 2-8%. …”\n"
+    )

@@ -11,7 +11,8 @@ from digest.exceptions import TrialError
 
 
 def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, config_path: Path | None,
-          max_chars: int, search: str | None, statuses: str | None, limit: int, refresh: bool) -> None:
+          max_chars: int, search: str | None, statuses: str | None, limit: int, refresh: bool,
+          quote: str = "brief") -> None:
     from digest import ctgov
 
     if search is not None and (ids or from_file):
@@ -54,7 +55,7 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
     institution = newsletter.trial_institution if newsletter else "sponsor"
     entries, seen = [], set(issue.trials if issue else ())
     for asked, study in zip(to_fetch, studies):
-        entry, notes = ctgov.entry_for(study, institution, max_chars)
+        entry, notes = ctgov.entry_for(study, institution, max_chars, asked, quote)
         for note in notes:
             _warn(f"warning: {note}")
         if entry["nct_id"] in seen:  # an old id that now redirects to a study already there
@@ -77,14 +78,10 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
 
 
 def _newsletter(issue_path: Path | None, config_path: Path | None):
-    """The newsletter's settings: the issue's digest.toml, else --config, else one found from here, else none."""
+    """--config, else the digest.toml next to or above the issue (or here), else none: the defaults do."""
     from digest.config import find_config, load_config
 
-    if issue_path is not None:
-        from digest.commands.build import newsletter_for
-
-        return newsletter_for(issue_path, config_path)
-    config_path = config_path or find_config(Path.cwd())
+    config_path = config_path or find_config(issue_path.parent if issue_path is not None else Path.cwd())
     return load_config(config_path) if config_path else None
 
 
