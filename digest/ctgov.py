@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -142,25 +143,35 @@ class Client:
     """The API at `base`, with a disk cache of study records (None: no cache)."""
 
     def __init__(self, base: str, cache: Path | None, *, refresh: bool = False, timeout: float = TIMEOUT):
-        import httpx
-
         self.base, self.cache, self.refresh, self.timeout = base, cache, refresh, timeout
-        self._httpx = httpx
-        self.http = httpx.Client(
-            base_url=base,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=True,  # an alias id answers 301 to the study's own id
-            headers={"User-Agent": f"digest/{__version__} (newsletter tool)", "Accept": "application/json"},
-        )
+        self._http = None
+        self._lock = threading.Lock()
+
+    @property
+    def http(self):
+        # httpx costs ~0.2 s to import: a re-run served from the cache never pays it.
+        with self._lock:
+            if self._http is None:
+                import httpx
+
+                self._http = httpx.Client(
+                    base_url=self.base,
+                    timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+                    follow_redirects=True,  # an alias id answers 301 to the study's own id
+                    headers={"User-Agent": f"digest/{__version__} (newsletter tool)", "Accept": "application/json"},
+                )
+            return self._http
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.http.close()
+        if self._http is not None:
+            self._http.close()
 
     def _get(self, path: str, params: dict | None = None):
-        httpx = self._httpx
+        import httpx
+
         for attempt in range(RETRIES + 1):
             try:
                 response = self.http.get(path, params=params)

@@ -33,6 +33,7 @@ class IssueFile:
     entries: yaml.Node
     entries_key: yaml.Node
     trials: dict[str, int]  # NCT id -> line of the entry that has it
+    root: yaml.Node
 
 
 def open_issue(path: Path) -> IssueFile:
@@ -63,7 +64,7 @@ def open_issue(path: Path) -> IssueFile:
                     nct = v.value.strip().upper() if k.value == "nct_id" else study_id_in(v.value)
                     if nct:
                         trials.setdefault(nct, item.start_mark.line + 1)
-    return IssueFile(path, text, entries, key, trials)
+    return IssueFile(path, text, entries, key, trials, root)
 
 
 def render_entries(entries: list[dict], dash: int = 2, indent: int = 4, gap: bool = False, newline: str = "\n") -> str:
@@ -136,7 +137,7 @@ def _last_line_of_item(lines: list[str], start: int, dash: int) -> int:
 def _check(issue: IssueFile, result: str, entries: list[dict], block: str) -> None:
     """Parse the result: the old document's values all there and unchanged, the new entries as rendered."""
     try:
-        old_root = _compose(issue.text, issue.path)
+        old_root = issue.root
         new_root = yaml.compose(result.lstrip("\ufeff"), Loader=yaml.SafeLoader)
         expected_new = [_value(n) for n in yaml.compose(render_entries(entries, 0, 2), Loader=yaml.SafeLoader).value]
     except (yaml.YAMLError, IssueError):
