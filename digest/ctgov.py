@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import json
+import math
 import os
 import re
 import tempfile
@@ -185,7 +186,8 @@ class Client:
                 return response
             wait = retry_delay(response.headers.get("Retry-After"), attempt)
             if attempt == RETRIES or wait > MAX_WAIT:
-                later = f"in {wait / 60:.0f} minutes" if wait > MAX_WAIT else "in a few minutes"
+                minutes = math.ceil(wait / 60)
+                later = f"in {minutes} minute{'s' if minutes > 1 else ''}" if wait > MAX_WAIT else "in a few minutes"
                 raise TrialError(f"ClinicalTrials.gov is busy ({response.status_code} {response.reason_phrase}); try again {later}")
             time.sleep(wait)
         raise AssertionError("unreachable")
