@@ -330,8 +330,9 @@ def entry_for(study: dict, institution: str = "sponsor", max_chars: int = 600, a
     texts = [description.get(name) for name in order if isinstance(description.get(name), str) and description.get(name).strip()]
     if not texts:
         raise TrialError(f"{nct_id}: the study record has no summary to quote; add this trial by hand")
-    source = texts[0]
-    summary = quote_summary(source, max_chars)
+    summary = quote_summary(texts[0], max_chars)
+    if not summary:
+        raise TrialError(f"{nct_id}: the study record has no summary to quote; add this trial by hand")
 
     entry = {"institution": chosen, "title": title, "summary": summary, "link": STUDY_PAGE.format(nct_id), "nct_id": nct_id}
     status = status_label(_module(protocol, "statusModule").get("overallStatus"))
@@ -351,7 +352,10 @@ def entry_for(study: dict, institution: str = "sponsor", max_chars: int = 600, a
 def quote_summary(markdown: str, max_chars: int) -> str:
     """The record's summary as a Markdown quote: “…”, cut after a sentence, every character shown as typed."""
     paragraphs = [" ".join(p.split()) for p in clean(plain_text(markdown)).split("\n\n")]
-    kept, cut = _trim([p for p in paragraphs if p], max_chars)
+    paragraphs = [p for p in paragraphs if p]
+    if not paragraphs:
+        return ""
+    kept, cut = _trim(paragraphs, max_chars)
     text = "\n\n".join(kept)
     return escape(f"{LEAD_IN}“{text}{' …' if cut else ''}”")
 

@@ -381,3 +381,71 @@ def test_the_editor_can_quote_the_detailed_description_instead():
     assert entry["summary"].startswith("The study record says: “Fibromyalgia syndrome is a prevalent musculoskeletal disorder")
     entry, _ = ctgov.entry_for(fixture("NCT02965768"), quote="detailed")  # it has none: the brief summary it is
     assert entry["summary"].startswith("The study record says: “The main objective of this study")
+
+
+# Any JSON value where the API promises a module or a field: the mapping gives an entry the issue reader
+# accepts, or one line saying what the record lacks; never a traceback.
+_any_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+_words = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+_optional_modules = {
+    "statusModule": st.fixed_dictionaries({}, optional={
+        "overallStatus": st.sampled_from(list(ctgov.STATUS_LABELS)) | _any_json}) | _any_json,
+    "designModule": st.fixed_dictionaries({}, optional={
+        "phases": st.lists(st.sampled_from(["NA", "PHASE1", "PHASE2", "EARLY_PHASE1"]) | _any_json, max_size=3)}) | _any_json,
+    "conditionsModule": st.fixed_dictionaries({}, optional={"conditions": st.lists(_words | _any_json, max_size=3)}) | _any_json,
+    "contactsLocationsModule": st.fixed_dictionaries({}, optional={
+        "locations": st.lists(st.fixed_dictionaries({}, optional={"facility": _words | _any_json}) | _any_json, max_size=2)}) | _any_json,
+}
+# Mostly whole records with odd text in them, and records where anything may be missing or of the wrong type.
+_study = st.fixed_dictionaries(
+    {
+        "identificationModule": st.fixed_dictionaries({"nctId": st.just("NCT09990004"), "briefTitle": _words}),
+        "sponsorCollaboratorsModule": st.fixed_dictionaries({"leadSponsor": st.fixed_dictionaries({"name": _words})}),
+        "descriptionModule": st.fixed_dictionaries({"briefSummary": _words}),
+    },
+    optional=_optional_modules,
+) | st.fixed_dictionaries(
+    {},
+    optional={
+        "identificationModule": st.fixed_dictionaries({}, optional={
+            "nctId": st.just("NCT09990004") | _any_json, "briefTitle": _words | _any_json,
+            "officialTitle": _words, "organization": st.fixed_dictionaries({}, optional={"fullName": _words | _any_json})}) | _any_json,
+        "sponsorCollaboratorsModule": st.fixed_dictionaries({}, optional={
+            "leadSponsor": st.fixed_dictionaries({}, optional={"name": _words | _any_json}) | _any_json}) | _any_json,
+        "descriptionModule": st.fixed_dictionaries({}, optional={
+            "briefSummary": _words | _any_json, "detailedDescription": _words}) | _any_json,
+        **_optional_modules,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_study, st.sampled_from(["sponsor", "facility"]))
+def test_any_study_record_gives_an_entry_the_reader_accepts_or_one_line(protocol, institution):
+    import tempfile
+    from pathlib import Path
+
+    from conftest import CONFIG
+    from digest.config import load_config
+    from digest.issue_edit import render_entries
+    from digest.reader import read_issue
+
+    try:
+        entry, _ = ctgov.entry_for({"protocolSection": protocol}, institution, 300, asked="NCT09990004")
+    except TrialError as exc:
+        assert re.fullmatch(r"NCT\S+: the study record (names no sponsor or location|has no title|has no summary to quote); "
+                            r"add this trial by hand|ClinicalTrials.gov sent a study record without a valid NCT id \(.*\)",
+                            exc.format_message(), re.DOTALL)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "digest.toml").write_text(CONFIG, encoding="utf-8")
+        issue = root / "issue.yaml"
+        issue.write_text("subject: S\npreheader: P\ndate: 2024-06-04\nintro: I\nentries:\n" + render_entries([entry]), encoding="utf-8")
+        (read,) = read_issue(issue, load_config(root / "digest.toml")).entries
+    assert (read.institution, read.title, read.nct_id) == (entry["institution"], entry["title"], entry["nct_id"])
+    assert read.summary.links == () and re.sub(r"</?p>", "", read.summary.html).count("<") == 0
