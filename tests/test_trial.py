@@ -225,11 +225,11 @@ def test_usage_mistakes_are_one_line(registry, args, message):
     assert registry.requests == []
 
 
-def test_network_down_through_the_command_is_one_line(newsletter, registry, monkeypatch):
-    monkeypatch.setenv("DIGEST_CTGOV_URL", "http://127.0.0.1:9")  # the discard port: nothing listens
+def test_network_down_through_the_command_is_one_line(newsletter, registry):
+    registry.__exit__()
     result = run("trial", "NCT03008590", "NCT02965768", "--issue", str(newsletter.issue))
     assert result.exit_code == 1
-    assert result.stderr == "cannot reach ClinicalTrials.gov (http://127.0.0.1:9): Connection refused; check the internet connection\n"
+    assert result.stderr == f"cannot reach ClinicalTrials.gov ({registry.url}): Connection refused; check the internet connection\n"
 
 
 def _env(registry, tmp_path):
@@ -292,3 +292,35 @@ def test_quote_and_length_options(newsletter, registry):
         "The study record says: “Fibromyalgia syndrome is a prevalent musculoskeletal disorder characterized by pain, "
         "profound fatigue, sleep disorder, mood disturbance etc. The prevalence is estimated to be 2-8%. …”\n"
     )
+
+
+def test_an_entry_the_editor_added_while_the_studies_were_fetched_is_kept_and_not_doubled(newsletter, registry):
+    # The server answers slowly; meanwhile the editor saves the issue with one of the trials typed in by hand.
+    path = "/api/v2/studies/NCT02965768"
+    registry.queue(path, 429, "wait", {"Retry-After": "1"})
+    registry.queue(path, 200, (FIXTURES / "NCT02965768.json").read_bytes())
+    import threading
+
+    def editor_saves():
+        text = newsletter.issue.read_text(encoding="utf-8")
+        newsletter.issue.write_text(text + "  - institution: UAB\n    title: Typed\n    summary: By hand.\n"
+                                    "    link: https://clinicaltrials.gov/study/NCT03008590\n", encoding="utf-8")
+
+    timer = threading.Timer(0.3, editor_saves)
+    timer.start()
+    result = run("trial", "NCT03008590", "NCT02965768", "--issue", str(newsletter.issue))
+    timer.join()
+    assert result.exit_code == 0, result.output
+    assert f"warning: NCT03008590 is already in {newsletter.issue}: not added again" in result.stderr
+    issue = read_issue(newsletter.issue, load_config(newsletter.config))
+    assert [(e.title, e.nct_id) for e in issue.entries][1:] == [("Typed", None), ("Immune Effects of Low-dose Naltrexone in ME/CFS", "NCT02965768")]
+
+
+def test_an_old_id_that_now_points_to_a_study_in_the_issue_is_not_added(newsletter, registry):
+    assert run("trial", "NCT03008590", "--issue", str(newsletter.issue)).exit_code == 0
+    registry.queue("/api/v2/studies/NCT00000099", 301, "", {"Location": "/api/v2/studies/NCT03008590"})
+    before = newsletter.issue.read_bytes()
+    result = run("trial", "NCT00000099", "--issue", str(newsletter.issue))
+    assert result.exit_code == 0
+    assert result.stderr == f"warning: NCT00000099 (now NCT03008590) is already in {newsletter.issue}: not added again\n"
+    assert newsletter.issue.read_bytes() == before

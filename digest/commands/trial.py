@@ -52,14 +52,18 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
         else:
             studies = client.studies(to_fetch)
 
+    if issue is not None:
+        # Read again: the editor may have saved the file while the studies were being fetched.
+        issue = open_issue(issue_path)
     institution = newsletter.trial_institution if newsletter else "sponsor"
     entries, seen = [], set(issue.trials if issue else ())
     for asked, study in zip(to_fetch, studies):
         entry, notes = ctgov.entry_for(study, institution, max_chars, asked, quote)
         for note in notes:
             _warn(f"warning: {note}")
-        if entry["nct_id"] in seen:  # an old id that now redirects to a study already there
-            _warn(f"warning: {asked} is now {entry['nct_id']}, which is already in the issue: not added again")
+        if entry["nct_id"] in seen:  # an old id that now redirects to a study already there, or added meanwhile
+            name = asked if asked == entry["nct_id"] else f"{asked} (now {entry['nct_id']})"
+            _warn(f"warning: {name} is already in {issue_path}: not added again")
             continue
         seen.add(entry["nct_id"])
         entries.append(entry)
