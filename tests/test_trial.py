@@ -324,3 +324,11 @@ def test_an_old_id_that_now_points_to_a_study_in_the_issue_is_not_added(newslett
     assert result.exit_code == 0
     assert result.stderr == f"warning: NCT00000099 (now NCT03008590) is already in {newsletter.issue}: not added again\n"
     assert newsletter.issue.read_bytes() == before
+
+
+def test_an_old_id_and_its_new_one_print_one_entry(registry):
+    registry.queue("/api/v2/studies/NCT00000099", 301, "", {"Location": "/api/v2/studies/NCT03008590"})
+    result = run("trial", "NCT03008590", "NCT00000099")
+    assert result.exit_code == 0
+    assert [e["nct_id"] for e in yaml.safe_load(result.stdout)] == ["NCT03008590"]
+    assert result.stderr == "warning: NCT00000099 (now NCT03008590) is already in the list above: not added again\n"

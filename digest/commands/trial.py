@@ -63,7 +63,8 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
             _warn(f"warning: {note}")
         if entry["nct_id"] in seen:  # an old id that now redirects to a study already there, or added meanwhile
             name = asked if asked == entry["nct_id"] else f"{asked} (now {entry['nct_id']})"
-            _warn(f"warning: {name} is already in {issue_path}: not added again")
+            where = issue_path if issue is not None else "the list above"
+            _warn(f"warning: {name} is already in {where}: not added again")
             continue
         seen.add(entry["nct_id"])
         entries.append(entry)
