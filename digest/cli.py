@@ -81,5 +81,25 @@ def new(title, date_text, issues_dir):
     click.echo(f"Created {display_path(path)}", err=True)
 
 
+@cli.command()
+@click.argument("ids", nargs=-1, metavar="[NCT_ID]...")
+@click.option("--issue", "issue_path", type=existing_file, help="The issue file to add the trials to, after its last entry (default: print the entries).")
+@click.option("--from-file", type=existing_file, help="Read NCT ids from this file, one a line (blank lines and # notes are ignored).")
+@click.option("--max-chars", default=600, show_default=True, type=click.IntRange(min=100),
+              help="Longest quote from the study's summary; it is cut after a whole sentence.")
+@click.option("--quote", type=click.Choice(["brief", "detailed"]), default="brief", show_default=True,
+              help="Quote the study's brief summary or its detailed description.")
+@click.option("--search", metavar="WORDS", help="List the studies that match WORDS instead of adding any.")
+@click.option("--status", "statuses", metavar="STATUS", help="With --search: only studies with this status, e.g. recruiting (several: recruiting,completed).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="With --search: how many studies to list.")
+@click.option("--refresh", is_flag=True, help="Fetch the studies again, even those saved by an earlier run.")
+@click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
+def trial(ids, issue_path, from_file, max_chars, quote, search, statuses, limit, refresh, config_path):
+    """Add an entry for each trial (NCT id) from ClinicalTrials.gov to an issue, or --search for trials."""
+    from digest.commands.trial import trial as run
+
+    run(list(ids), from_file, issue_path, config_path, max_chars, search, statuses, limit, refresh, quote)
+
+
 def main():
     cli(prog_name="digest")

@@ -32,7 +32,8 @@ SOCIAL_PLATFORMS = {
 }
 
 REQUIRED = ("name", "organisation", "website", "address")
-OPTIONAL = ("language", "asset_base_url", "logo", "social", "colours", "footer")
+OPTIONAL = ("language", "asset_base_url", "logo", "social", "colours", "footer", "clinicaltrials_api", "trial_institution")
+TRIAL_INSTITUTIONS = ("sponsor", "facility")
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 
 
@@ -135,6 +136,14 @@ class _ConfigReader:
                 footer = render(self.text(data, "footer"))
             except MarkdownLinkError as exc:
                 raise self.error("footer", exc.problem) from None
+        clinicaltrials_api = None
+        if "clinicaltrials_api" in data:
+            clinicaltrials_api = self.url(data, "clinicaltrials_api").rstrip("/")
+            if not clinicaltrials_api.startswith(("https://", "http://")):
+                raise self.error("clinicaltrials_api", "must be a web address starting with https://")
+        trial_institution = self.text(data, "trial_institution") if "trial_institution" in data else "sponsor"
+        if trial_institution not in TRIAL_INSTITUTIONS:
+            raise self.error("trial_institution", f"{trial_institution!r} must be 'sponsor' (the lead sponsor) or 'facility' (the first location)")
         return Newsletter(
             name=self.text(data, "name"),
             organisation=self.text(data, "organisation"),
@@ -148,6 +157,8 @@ class _ConfigReader:
             social=self.social(data.get("social", []), root, asset_base_url),
             colours=self.colours(data.get("colours", {})),
             footer=footer,
+            clinicaltrials_api=clinicaltrials_api,
+            trial_institution=trial_institution,
         )
 
     def logo(self, value, root: Path, asset_base_url: str | None) -> Image:

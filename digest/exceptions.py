@@ -52,3 +52,7 @@ class IssueError(DigestError):
 
 class BuildError(DigestError):
     """The theme or the output could not be turned into an email or written."""
+
+
+class TrialError(DigestError):
+    """A study could not be fetched from ClinicalTrials.gov or turned into an entry."""

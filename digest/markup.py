@@ -147,3 +147,26 @@ def _inline_plain(children) -> str:
             shown = href[len("mailto:") :] if href.startswith("mailto:") else href
             out[start:] = [shown if label in (href, shown) else f"{label} ({shown})"]
     return "".join(out)
+
+
+def plain_text(source: str) -> str:
+    """Markdown written elsewhere (a study record) as plain text; a link becomes `label (address)`, never a link."""
+    return _plain(_MD.parse(source))
+
+
+_ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]<>~])")
+_BLOCK_MARKER = re.compile(r"^([#+=-])")
+_ORDERED_MARKER = re.compile(r"^(\d{1,9})([.)])")
+
+
+def escape(text: str) -> str:
+    """Markdown that renders as exactly `text`: every character that could start markup is backslash-escaped.
+
+    Only what CommonMark could read as markup is escaped, so the issue file stays readable for the editor.
+    """
+    lines = []
+    for line in text.split("\n"):
+        line = _ENTITY.sub(r"\\&", _INLINE_MARKUP.sub(r"\\\1", line.strip()))
+        lines.append(_ORDERED_MARKER.sub(r"\1\\\2", _BLOCK_MARKER.sub(r"\\\1", line)))
+    return "\n".join(lines)

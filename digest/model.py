@@ -66,6 +66,8 @@ class Newsletter:
     social: tuple[SocialLink, ...] = ()
     colours: Colours = field(default_factory=Colours)
     footer: Text | None = None
+    clinicaltrials_api: str | None = None  # where `digest trial` fetches studies (a mirror, or a test server)
+    trial_institution: str = "sponsor"  # what `digest trial` names as an entry's institution: sponsor | facility
 
 
 @dataclass(frozen=True)

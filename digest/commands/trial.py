@@ -1,0 +1,122 @@
+"""`digest trial`: add entries for registered trials to an issue, straight from ClinicalTrials.gov, or search it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from digest.exceptions import TrialError
+
+
+def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, config_path: Path | None,
+          max_chars: int, search: str | None, statuses: str | None, limit: int, refresh: bool,
+          quote: str = "brief") -> None:
+    from digest import ctgov
+
+    if search is not None and (ids or from_file):
+        raise TrialError("give NCT ids to add, or --search to look for studies, not both")
+    if search is None and statuses:
+        raise TrialError("--status only filters a --search")
+    if search is None and not ids and from_file is None:
+        raise TrialError("which trials? Give NCT ids (digest trial NCT03008590), --from-file, or --search WORDS")
+    # Every id is checked before anything is fetched: a typo costs no request.
+    wanted = [ctgov.parse_id(text, field="NCT id") for text in ids]
+    if from_file is not None:
+        wanted += ctgov.ids_from_file(from_file)
+
+    newsletter = _newsletter(issue_path, config_path)
+    base = ctgov.api_base(newsletter)
+    if search is not None:
+        return _search(base, search, statuses, limit)
+
+    issue = None
+    if issue_path is not None:
+        from digest.issue_edit import open_issue
+
+        issue = open_issue(issue_path)
+    to_fetch = []
+    for nct_id in wanted:
+        if nct_id in to_fetch:
+            continue
+        if issue and nct_id in issue.trials:
+            _warn(f"warning: {nct_id} is already in {issue_path} (the entry on line {issue.trials[nct_id]}): not added again")
+            continue
+        to_fetch.append(nct_id)
+
+    with ctgov.Client(base, ctgov.cache_dir(), refresh=refresh) as client:
+        if len(to_fetch) > 1 and sys.stderr.isatty():
+            with click.progressbar(length=len(to_fetch), label="Fetching from ClinicalTrials.gov", file=sys.stderr) as bar:
+                studies = client.studies(to_fetch, bar.update)
+        else:
+            studies = client.studies(to_fetch)
+
+    if issue is not None:
+        # Read again: the editor may have saved the file while the studies were being fetched.
+        issue = open_issue(issue_path)
+    institution = newsletter.trial_institution if newsletter else "sponsor"
+    entries, seen = [], set(issue.trials if issue else ())
+    for asked, study in zip(to_fetch, studies):
+        entry, notes = ctgov.entry_for(study, institution, max_chars, asked, quote)
+        for note in notes:
+            _warn(f"warning: {note}")
+        if entry["nct_id"] in seen:  # an old id that now redirects to a study already there, or added meanwhile
+            name = asked if asked == entry["nct_id"] else f"{asked} (now {entry['nct_id']})"
+            where = issue_path if issue is not None else "the list above"
+            _warn(f"warning: {name} is already in {where}: not added again")
+            continue
+        seen.add(entry["nct_id"])
+        entries.append(entry)
+    if not entries:
+        return None
+
+    from digest.issue_edit import append_entries, render_entries, write_atomically
+
+    if issue is None:
+        click.echo(render_entries(entries, gap=True), nl=False)
+        return None
+    write_atomically(issue_path, append_entries(issue, entries))
+    for entry in entries:
+        _warn(f"Added {entry['nct_id']} ({entry['institution']}) to {issue_path}")
+    return None
+
+
+def _newsletter(issue_path: Path | None, config_path: Path | None):
+    """--config, else the digest.toml next to or above the issue (or here), else none: the defaults do."""
+    from digest.config import find_config, load_config
+
+    config_path = config_path or find_config(issue_path.parent if issue_path is not None else Path.cwd())
+    return load_config(config_path) if config_path else None
+
+
+def _search(base: str, term: str, statuses: str | None, limit: int) -> None:
+    from digest import ctgov
+
+    if not term.strip():
+        raise TrialError("--search needs words to look for, e.g. --search \"low dose naltrexone\"")
+    wanted = []
+    for text in (statuses or "").split(","):
+        if not text.strip():
+            continue
+        value = "_".join(text.replace("-", " ").replace(",", " ").split()).upper()
+        if value not in ctgov.STATUS_LABELS:
+            known = ", ".join(v.lower().replace("_", "-") for v in ctgov.STATUS_LABELS)
+            raise TrialError(f"{text.strip()!r} is not a study status; one of: {known}", field="--status")
+        wanted.append(value)
+    with ctgov.Client(base, None) as client:
+        studies, total = client.search(term.strip(), wanted, limit)
+    rows = [ctgov.summary_row(study) for study in studies]
+    for row in rows:
+        head = " · ".join(part for part in (row["status"], row["sponsor"]) if part)
+        click.echo(f"{row['nct_id']}  {head}\n    {row['title']}")
+    if not rows:
+        _warn("No studies found.")
+    elif total is not None and total > len(rows):
+        _warn(f"Showing {len(rows)} of {total} studies (--limit shows more). Add one with: digest trial {rows[0]['nct_id']} --issue FILE")
+    else:
+        _warn(f"{len(rows)} {'study' if len(rows) == 1 else 'studies'}. Add one with: digest trial {rows[0]['nct_id']} --issue FILE")
+
+
+def _warn(message: str) -> None:
+    click.echo(message, err=True)

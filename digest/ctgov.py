@@ -1,0 +1,421 @@
+"""ClinicalTrials.gov API v2: fetch study records (cached on disk, retried politely, several at once) and turn
+one into an issue entry.
+
+Everything in a study record is outside text: it is cleaned of characters YAML cannot hold, merge tags in it
+are defused (a registry text must never unsubscribe a reader), and the summary's Markdown is flattened to
+plain text and escaped, so it reaches the email as words, never as markup or a link.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import json
+import math
+import os
+import re
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from digest import __version__
+from digest.exceptions import TrialError
+from digest.inline import MERGE_TAG
+from digest.markup import escape, link_problem, plain_text
+from digest.model import Newsletter
+
+DEFAULT_API = "https://clinicaltrials.gov"
+STUDY_PAGE = "https://clinicaltrials.gov/study/{}"
+LEAD_IN = "The study record says: "
+TIMEOUT = 20.0  # seconds for one answer; the API is usually well under a second
+RETRIES = 4  # for 429 and 503, after the first try
+MAX_WAIT = 30.0  # the longest Retry-After we wait out; longer means "come back later"
+WORKERS = 4  # studies fetched at once: fast for a handful, gentle on a service with an unpublished rate limit
+
+# The API's enums, with the labels its own site shows (the `legacyValue` of GET /api/v2/studies/enums).
+STATUS_LABELS = {
+    "RECRUITING": "Recruiting",
+    "NOT_YET_RECRUITING": "Not yet recruiting",
+    "ENROLLING_BY_INVITATION": "Enrolling by invitation",
+    "ACTIVE_NOT_RECRUITING": "Active, not recruiting",
+    "COMPLETED": "Completed",
+    "SUSPENDED": "Suspended",
+    "TERMINATED": "Terminated",
+    "WITHDRAWN": "Withdrawn",
+    "AVAILABLE": "Available",
+    "NO_LONGER_AVAILABLE": "No longer available",
+    "TEMPORARILY_NOT_AVAILABLE": "Temporarily not available",
+    "APPROVED_FOR_MARKETING": "Approved for marketing",
+    "WITHHELD": "Withheld",
+    "UNKNOWN": "Unknown status",
+}
+# NA ("Not Applicable": studies without drug phases) is left out: "Not Applicable · Withdrawn" reads as noise.
+PHASE_LABELS = {
+    "EARLY_PHASE1": "Early Phase 1",
+    "PHASE1": "Phase 1",
+    "PHASE2": "Phase 2",
+    "PHASE3": "Phase 3",
+    "PHASE4": "Phase 4",
+}
+_ID = re.compile(r"NCT\d{8}", re.IGNORECASE)
+
+
+# --- ids ---------------------------------------------------------------------------------------------------
+
+def parse_id(text: str, file=None, line: int | None = None, field: str | None = None) -> str:
+    """`text` as a canonical NCT id, or a TrialError naming where it came from."""
+    value = text.strip()
+    if not _ID.fullmatch(value):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise TrialError(f"{shown!r} is not a ClinicalTrials.gov id like NCT03008590 (NCT and 8 digits)", file, line, field)
+    return value.upper()
+
+
+def ids_from_file(path: Path) -> list[str]:
+    """NCT ids from a file, one a line; blank lines and lines starting with # are ignored."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise TrialError("no such file", path) from None
+    except UnicodeDecodeError:
+        raise TrialError("is not UTF-8 text", path) from None
+    except OSError as exc:
+        raise TrialError(f"cannot be read ({exc.strerror})", path) from None
+    ids = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            ids.append(parse_id(line, path, number))
+    return ids
+
+
+def study_id_in(link: str) -> str | None:
+    """The NCT id a ClinicalTrials.gov link points to (new and classic pages), or None."""
+    match = re.search(r"clinicaltrials\.gov/(?:study|ct2/show(?:/record|/results)?)/(NCT\d{8})", link, re.IGNORECASE)
+    return match.group(1).upper() if match else None
+
+
+# --- where to fetch from, where to keep copies ---------------------------------------------------------------
+
+def api_base(newsletter: Newsletter | None) -> str:
+    """DIGEST_CTGOV_URL, else digest.toml's clinicaltrials_api, else the public API."""
+    env = os.environ.get("DIGEST_CTGOV_URL", "").strip()
+    if env:
+        problem = link_problem(env)
+        if problem or not env.lower().startswith(("http://", "https://")):
+            raise TrialError(problem or "must be a web address starting with https://", field="DIGEST_CTGOV_URL")
+        return env.rstrip("/")
+    if newsletter is not None and newsletter.clinicaltrials_api:
+        return newsletter.clinicaltrials_api
+    return DEFAULT_API
+
+
+def cache_dir() -> Path:
+    """Where fetched study records are kept: $DIGEST_CACHE_DIR/ctgov, else the user's cache folder."""
+    root = os.environ.get("DIGEST_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "digest"
+    )
+    return Path(root) / "ctgov"
+
+
+# --- fetching ------------------------------------------------------------------------------------------------
+
+def retry_delay(header: str | None, attempt: int, now: datetime.datetime | None = None) -> float:
+    """Seconds to wait before retrying: the server's Retry-After (seconds or an HTTP date), else 1, 2, 4 … s."""
+    fallback = float(2**attempt)
+    if not header:
+        return fallback
+    header = header.strip()
+    if header.isdigit():
+        return float(header)
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return fallback
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Client:
+    """The API at `base`, with a disk cache of study records (None: no cache)."""
+
+    def __init__(self, base: str, cache: Path | None, *, refresh: bool = False, timeout: float = TIMEOUT):
+        self.base, self.cache, self.refresh, self.timeout = base, cache, refresh, timeout
+        self._http = None
+        self._lock = threading.Lock()
+
+    @property
+    def http(self):
+        # httpx costs ~0.2 s to import: a re-run served from the cache never pays it.
+        with self._lock:
+            if self._http is None:
+                import httpx
+
+                self._http = httpx.Client(
+                    base_url=self.base,
+                    timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+                    follow_redirects=True,  # an alias id answers 301 to the study's own id
+                    headers={"User-Agent": f"digest/{__version__} (newsletter tool)", "Accept": "application/json"},
+                )
+            return self._http
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._http is not None:
+            self._http.close()
+
+    def _get(self, path: str, params: dict | None = None):
+        import httpx
+
+        for attempt in range(RETRIES + 1):
+            try:
+                response = self.http.get(path, params=params)
+            except httpx.TimeoutException:
+                raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer within {self.timeout:g} seconds; try again later") from None
+            except httpx.TransportError as exc:
+                raise TrialError(f"cannot reach ClinicalTrials.gov ({self.base}): {_reason(exc)}; check the internet connection") from None
+            except httpx.HTTPError as exc:  # a redirect loop, a broken answer
+                raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer properly ({exc}); try again later") from None
+            if response.status_code not in (429, 503):
+                return response
+            wait = retry_delay(response.headers.get("Retry-After"), attempt)
+            if attempt == RETRIES or wait > MAX_WAIT:
+                minutes = math.ceil(wait / 60)
+                later = f"in {minutes} minute{'s' if minutes > 1 else ''}" if wait > MAX_WAIT else "in a few minutes"
+                raise TrialError(f"ClinicalTrials.gov is busy ({response.status_code} {response.reason_phrase}); try again {later}")
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def study(self, nct_id: str) -> dict:
+        """The study record of `nct_id`, from the cache when an earlier run saved it."""
+        cached = self.cache / f"{nct_id}.json" if self.cache else None
+        if cached and not self.refresh:
+            try:
+                return _study_record(json.loads(cached.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                pass  # not cached yet, or a damaged copy: fetch it
+        response = self._get(f"/api/v2/studies/{nct_id}")
+        if response.status_code == 404:
+            raise TrialError(f"no study {nct_id} on ClinicalTrials.gov")
+        if response.status_code != 200:
+            detail = response.text.strip().splitlines()[0][:200] if response.text.strip() else response.reason_phrase
+            raise TrialError(f"ClinicalTrials.gov answered {response.status_code} for {nct_id} ({detail}); try again later")
+        try:
+            study = _study_record(response.json())
+        except ValueError:
+            raise TrialError(f"ClinicalTrials.gov sent something that is not a study record for {nct_id}; try again later") from None
+        if cached:
+            _save(cached, response.content)
+        return study
+
+    def studies(self, ids: list[str], progress=None) -> list[dict]:
+        """Several studies at once, in the order asked; `progress(n)` is called as each arrives.
+
+        When several fail, the error raised is the first id's, so the message does not depend on timing."""
+        if len(ids) <= 1:
+            return [self.study(i) for i in ids]
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            futures = [pool.submit(self.study, i) for i in ids]
+            for _ in as_completed(futures):
+                if progress:
+                    progress(1)
+            return [future.result() for future in futures]
+
+    def search(self, term: str, statuses: list[str], limit: int) -> tuple[list[dict], int | None]:
+        """Studies matching `term` (the API's own relevance order) and how many match in all, when it says."""
+        params = {
+            "query.term": term,
+            "pageSize": limit,
+            "countTotal": "true",
+            "fields": "NCTId,BriefTitle,OverallStatus,LeadSponsorName",
+        }
+        if statuses:
+            params["filter.overallStatus"] = ",".join(statuses)
+        response = self._get("/api/v2/studies", params)
+        if response.status_code != 200:
+            detail = response.text.strip().splitlines()[0][:200] if response.text.strip() else response.reason_phrase
+            raise TrialError(f"ClinicalTrials.gov answered {response.status_code} to the search ({detail})")
+        try:
+            page = response.json()
+            studies = page["studies"]
+            if not isinstance(studies, list):
+                raise ValueError
+            found = [_study_record(s) for s in studies]
+        except (ValueError, KeyError, TypeError):
+            raise TrialError("ClinicalTrials.gov sent a search result that is not a list of studies; try again later") from None
+        total = page.get("totalCount")
+        return found, total if isinstance(total, int) else None
+
+
+def _study_record(data) -> dict:
+    if not isinstance(data, dict) or not isinstance(data.get("protocolSection"), dict):
+        raise ValueError("not a study record")
+    return data
+
+
+def _reason(exc) -> str:
+    # httpx wraps the socket error; its innermost message ("Connection refused", "Name or service not known")
+    # is the one an editor can act on.
+    cause = exc
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__
+    text = getattr(cause, "strerror", None) or str(cause) or type(exc).__name__
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+
+
+def _save(path: Path, content: bytes) -> None:
+    # The cache only saves a re-fetch: a folder we cannot write is no reason to stop.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(staging, path)
+    except OSError:
+        pass
+
+
+# --- a study record as an issue entry --------------------------------------------------------------------
+
+def summary_row(study: dict) -> dict:
+    """id, status, sponsor and title of a study: one line of a search listing."""
+    protocol = study["protocolSection"]
+    ident = _module(protocol, "identificationModule")
+    return {
+        "nct_id": clean_line(ident.get("nctId")) or "?",
+        "status": status_label(_module(protocol, "statusModule").get("overallStatus")) or "",
+        "sponsor": clean_line(_module(_module(protocol, "sponsorCollaboratorsModule"), "leadSponsor").get("name")),
+        "title": clean_line(ident.get("briefTitle")) or clean_line(ident.get("officialTitle")),
+    }
+
+
+def entry_for(study: dict, institution: str = "sponsor", max_chars: int = 600, asked: str = "",
+              quote: str = "brief") -> tuple[dict, list[str]]:
+    """The issue entry for a study record, as field -> value in the issue's order, and notes for the editor.
+
+    `asked` is the id the record was fetched by, for a record that does not repeat its own. `quote` says
+    which text to quote: the brief summary or the detailed description (the other when it is missing)."""
+    protocol = study["protocolSection"]
+    ident = _module(protocol, "identificationModule")
+    nct_id = (clean_line(ident.get("nctId")) or asked).upper()
+    if not _ID.fullmatch(nct_id):
+        raise TrialError(f"ClinicalTrials.gov sent a study record without a valid NCT id ({nct_id or 'none'})")
+    notes = []
+
+    sponsor = clean_line(_module(_module(protocol, "sponsorCollaboratorsModule"), "leadSponsor").get("name")) or clean_line(
+        _module(ident, "organization").get("fullName")
+    )
+    locations = _module(protocol, "contactsLocationsModule").get("locations")
+    facility = clean_line(locations[0].get("facility")) if isinstance(locations, list) and locations and isinstance(locations[0], dict) else ""
+    chosen = facility if institution == "facility" else sponsor
+    if not chosen:
+        chosen = sponsor or facility
+        if institution == "facility" and chosen:
+            notes.append(f"{nct_id}: the study record lists no location; the institution is its lead sponsor")
+    if not chosen:
+        raise TrialError(f"{nct_id}: the study record names no sponsor or location; add this trial by hand")
+
+    title = clean_line(ident.get("briefTitle")) or clean_line(ident.get("officialTitle"))
+    if not title:
+        raise TrialError(f"{nct_id}: the study record has no title; add this trial by hand")
+
+    description = _module(protocol, "descriptionModule")
+    order = ("detailedDescription", "briefSummary") if quote == "detailed" else ("briefSummary", "detailedDescription")
+    texts = [description.get(name) for name in order if isinstance(description.get(name), str) and description.get(name).strip()]
+    if not texts:
+        raise TrialError(f"{nct_id}: the study record has no summary to quote; add this trial by hand")
+    summary = quote_summary(texts[0], max_chars)
+    if not summary:
+        raise TrialError(f"{nct_id}: the study record has no summary to quote; add this trial by hand")
+
+    entry = {"institution": chosen, "title": title, "summary": summary, "link": STUDY_PAGE.format(nct_id), "nct_id": nct_id}
+    status = status_label(_module(protocol, "statusModule").get("overallStatus"))
+    if status:
+        entry["status"] = status
+    phases = _module(protocol, "designModule").get("phases")
+    phase = "/".join(label for p in phases if isinstance(p, str) and (label := phase_label(p))) if isinstance(phases, list) else ""
+    if phase:
+        entry["phase"] = phase
+    conditions = _module(protocol, "conditionsModule").get("conditions")
+    conditions = [c for c in (clean_line(x) for x in conditions) if c] if isinstance(conditions, list) else []
+    if conditions:
+        entry["conditions"] = conditions
+    return entry, notes
+
+
+def quote_summary(markdown: str, max_chars: int) -> str:
+    """The record's summary as a Markdown quote: “…”, cut after a sentence, every character shown as typed."""
+    paragraphs = [" ".join(p.split()) for p in clean(plain_text(markdown)).split("\n\n")]
+    paragraphs = [p for p in paragraphs if p]
+    if not paragraphs:
+        return ""
+    kept, cut = _trim(paragraphs, max_chars)
+    text = "\n\n".join(kept)
+    return escape(f"{LEAD_IN}“{text}{' …' if cut else ''}”")
+
+
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[\"“‘(]?[A-Z0-9])")
+
+
+def _trim(paragraphs: list[str], max_chars: int) -> tuple[list[str], bool]:
+    """Whole sentences up to `max_chars`; at least the first one, cut at a word when even that is too long."""
+    kept: list[str] = []
+    used = 0
+    for paragraph in paragraphs:
+        sentences = []
+        for sentence in _SENTENCE_END.split(paragraph):
+            cost = len(sentence) + (1 if sentences else 2 if kept else 0)
+            if used + cost > max_chars:
+                if not kept and not sentences:
+                    sentences.append(sentence[: max_chars].rsplit(" ", 1)[0].rstrip(",;:"))
+                if sentences:
+                    kept.append(" ".join(sentences))
+                return kept, True
+            sentences.append(sentence)
+            used += cost
+        kept.append(" ".join(sentences))
+    return kept, False
+
+
+def status_label(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    return STATUS_LABELS.get(value, clean_line(value.replace("_", " ").capitalize()))
+
+
+def phase_label(value: str) -> str:
+    if value == "NA":
+        return ""
+    return PHASE_LABELS.get(value, clean_line(value.replace("_", " ").capitalize()))
+
+
+# Characters a YAML file cannot hold, or that YAML reads as line breaks.
+_NOT_PRINTABLE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|\ufeff")
+_LINE_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")
+
+
+def clean(text: str) -> str:
+    """Outside text made safe to store and send: no control characters, no live merge tags."""
+    text = _NOT_PRINTABLE.sub("", _LINE_BREAKS.sub("\n", text).replace("\t", " "))
+    # A zero-width non-joiner after a merge tag's first character: it reads the same, and no mail
+    # platform will fill it in.
+    for _ in range(50):
+        text, count = MERGE_TAG.subn(lambda m: m.group(0)[0] + "\u200c" + m.group(0)[1:], text)
+        if not count:
+            break
+    return text
+
+
+def clean_line(value) -> str:
+    return " ".join(clean(value).split()) if isinstance(value, str) else ""
+
+
+def _module(parent, name: str) -> dict:
+    value = parent.get(name) if isinstance(parent, dict) else None
+    return value if isinstance(value, dict) else {}
