@@ -32,7 +32,7 @@ SOCIAL_PLATFORMS = {
 }
 
 REQUIRED = ("name", "organisation", "website", "address")
-OPTIONAL = ("language", "asset_base_url", "logo", "social", "colours", "footer")
+OPTIONAL = ("language", "asset_base_url", "logo", "social", "colours", "footer", "platform", "sender", "unsubscribe")
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 
 
@@ -144,7 +144,54 @@ class _ConfigReader:
             social=self.social(data.get("social", []), asset_base_url),
             colours=self.colours(data.get("colours", {})),
             footer=footer,
+            platform=self.platform(data) if "platform" in data else "generic",
+            sender=self.sender(data) if "sender" in data else None,
+            unsubscribe=self.unsubscribe(data) if "unsubscribe" in data else (),
         )
+
+    def platform(self, data: dict) -> str:
+        from digest.platforms import UnknownPlatform, platform_tags
+
+        name = self.text(data, "platform").lower()
+        try:
+            platform_tags(name)
+        except UnknownPlatform as exc:
+            raise self.error("platform", str(exc)) from None
+        return name
+
+    def sender(self, data: dict) -> str:
+        """`Name <address@example.org>`: the From of the .eml export and of test sends."""
+        from email.headerregistry import Address
+        from email.utils import formataddr, parseaddr
+
+        value = self.text(data, "sender")
+        name, address = parseaddr(value)
+        local, _, domain = address.rpartition("@")
+        shape = 'write it as "Name <address@example.org>"'
+        if not local or "." not in domain or any(c in address for c in ' <>"(),;') or "\n" in value:
+            raise self.error("sender", f"{value!r} is not an email address; {shape}")
+        try:
+            Address(display_name=name, username=local, domain=domain)
+        except (ValueError, IndexError) as exc:
+            raise self.error("sender", f"{value!r} is not an email address ({exc}); {shape}") from None
+        return formataddr((name, address))
+
+    def unsubscribe(self, data: dict) -> tuple[str, ...]:
+        """One-click unsubscribe for the List-Unsubscribe header: an https:// address, a mailto:, or both."""
+        value = data["unsubscribe"]
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise self.error("unsubscribe", 'must be an address in quotes, or a list of them: ["https://…", "mailto:…"]')
+        links = []
+        for item in values:
+            link = item.strip()
+            if problem := link_problem(link):
+                raise self.error("unsubscribe", problem)
+            if not link.lower().startswith(("https://", "mailto:")):
+                # RFC 8058: one-click unsubscribe must go over HTTPS.
+                raise self.error("unsubscribe", f"{link!r} must start with https:// or mailto:")
+            links.append(link)
+        return tuple(links)
 
     def logo(self, value, root: Path, asset_base_url: str | None) -> Image:
         if not isinstance(value, dict):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from digest.config import CONFIG_NAME, find_config, load_config
-from digest.exceptions import ConfigError, IssueError
+from digest.exceptions import BuildError, ConfigError, IssueError
 from digest.model import Newsletter
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -24,7 +24,8 @@ def newsletter_for(issue_path: Path, config_path: Path | None) -> Newsletter:
     return load_config(config_path)
 
 
-def build_email(issue_path: Path, config_path: Path | None = None, platform: str = "generic"):
+def build_email(issue_path: Path, config_path: Path | None = None, platform: str | None = None):
+    """The email for one issue; `platform` None means digest.toml's platform (else generic)."""
     from digest.reader import read_issue
     from digest.render import render_email
 
@@ -40,13 +41,29 @@ def build_email(issue_path: Path, config_path: Path | None = None, platform: str
     return email
 
 
-def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdout: str | None) -> list[Path]:
+def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdout: str | None,
+          platform: str | None = None, eml: bool = False, copy: str | None = None) -> list[Path]:
+    if eml and stdout:
+        raise BuildError("--eml writes email.eml next to email.html: use it without --stdout")
+    if copy and len(issue_paths) > 1:
+        raise BuildError("--copy takes one issue: the clipboard holds one email", issue_paths[1])
     # Every issue is read and rendered before anything is written: one bad issue means no output at all.
-    emails = [build_email(path, config_path) for path in issue_paths]
+    emails = [build_email(path, config_path, platform) for path in issue_paths]
+    extras = [{} for _ in emails]
+    if eml:
+        from digest.eml import message_bytes
+
+        extras = [{"email.eml": message_bytes(email)} for email in emails]
     if stdout:
         for email in emails:
             click.echo(email.html if stdout == "html" else email.text, nl=False)
-        return []
-    from digest.writer import write_email
+        folders = []
+    else:
+        from digest.writer import write_email
 
-    return [write_email(email, out_dir) for email in emails]
+        folders = [write_email(email, out_dir, extra) for email, extra in zip(emails, extras)]
+    if copy:
+        from digest.clipboard import copy_text
+
+        copy_text(emails[0].html if copy == "html" else emails[0].text)
+    return folders
