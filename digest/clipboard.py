@@ -3,6 +3,10 @@ wl-copy, xclip or xsel). Where there is none (a server, CI), say so and what to 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 from digest.exceptions import DigestError
 
 
@@ -16,7 +20,8 @@ def copy_text(text: str) -> None:
     # Look again each time: pyperclip otherwise keeps its first answer for the life of the process.
     copy, paste = pyperclip.determine_clipboard()
     try:
-        copy(text)
+        with _children_detached():
+            copy(text)
         # pyperclip does not check xclip's exit status (e.g. DISPLAY set, no X server): read it back.
         taken = paste() == text
     except pyperclip.PyperclipException:
@@ -27,3 +32,22 @@ def copy_text(text: str) -> None:
     if not taken:
         raise ClipboardError("the clipboard did not take the text (is the desktop session still running?): "
                              "the files are written; open email.html, or use --stdout html")
+
+
+@contextlib.contextmanager
+def _children_detached():
+    """xclip and xsel stay in the background to serve the clipboard, holding the output they inherit: give
+    them /dev/null, or `digest build --copy html 2>&1 | less` would not end until the clipboard changes."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
