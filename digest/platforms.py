@@ -27,6 +27,9 @@ class PlatformTags:
     # Campaign Monitor's links are elements wrapped round the link text (<unsubscribe>…</unsubscribe>),
     # not URLs; in the HTML the theme then writes the element instead of <a href>.
     link_elements: bool = False
+    # What the platform would run as its own template code if an editor's text held it (a regex): such
+    # text is refused, since editors' words must reach readers as words.
+    code: str | None = None
 
 
 PLATFORMS: dict[str, PlatformTags] = {
@@ -38,6 +41,7 @@ PLATFORMS: dict[str, PlatformTags] = {
         first_name="*|FNAME|*",  # https://mailchimp.com/developer/marketing/docs/merge-fields/ (fallback: the audience field's default value)
         address="*|HTML:LIST_ADDRESS_HTML|*",  # https://mailchimp.com/help/customize-your-footer-content/ (HTML only; no documented text form)
         preheader="*|MC_PREVIEW_TEXT|*",  # unverified: no Mailchimp page found; seen only in Mailchimp-exported HTML
+        code=r"\*\|",
     ),
     "brevo": PlatformTags(
         unsubscribe="{{ unsubscribe }}",  # https://help.sendinblue.com/hc/en-us/articles/360000946299-About-Sendinblue-Template-Language
@@ -45,6 +49,7 @@ PLATFORMS: dict[str, PlatformTags] = {
         first_name="{{ contact.FIRSTNAME|default:'there' }}",  # https://help.brevo.com/hc/fr/articles/4405381108626 ; https://help.brevo.com/hc/en-us/articles/4402386448530-Customize-your-emails-using-transactional-parameters
         address=None,  # no tag documented
         preheader=None,  # no tag: the campaign's preview-text setting
+        code=r"\{\{|\{%",
     ),
     "mailerlite": PlatformTags(
         unsubscribe="{$unsubscribe}",  # https://developers-classic.mailerlite.com/reference/put-custom-content-to-campaign (also required in the text part)
@@ -52,6 +57,7 @@ PLATFORMS: dict[str, PlatformTags] = {
         first_name=None,  # not documented in the pages we could check: a greeting with {first_name} is refused
         address=None,  # no tag: the "company details" footer setting, https://www.mailerlite.com/help/how-to-edit-your-default-sending-settings
         preheader=None,  # not documented
+        code=r"\{\$",
     ),
     "campaign-monitor": PlatformTags(
         # unverified: only the legacy MailBuild page (Campaign Monitor's template language) http://www.mailbuild.com/resources/how-to-templates.aspx
@@ -61,6 +67,7 @@ PLATFORMS: dict[str, PlatformTags] = {
         address=None,  # not documented
         preheader=None,  # not documented
         link_elements=True,
+        code=r"\[(?:firstname|lastname|fullname|email|unsubscribe|webversion)[\],]|<\$",
     ),
     "sendgrid": PlatformTags(
         unsubscribe="{{{unsubscribe}}}",  # https://github.com/sendgrid/docs/blob/0205bd1a08fca099105897a4482b4b4b940690ba/content/docs/ui/sending-email/editor.md
@@ -70,6 +77,7 @@ PLATFORMS: dict[str, PlatformTags] = {
         address="{{Sender_Name}}, {{Sender_Address}}, {{Sender_City}}, {{Sender_State}} {{Sender_Zip}}",
         address_text="{{Sender_Name}}, {{Sender_Address}}, {{Sender_City}}, {{Sender_State}} {{Sender_Zip}}",
         preheader=None,  # no tag: the Single Send's "Preheader" setting
+        code=r"\{\{",
     ),
     "buttondown": PlatformTags(
         unsubscribe="{{ unsubscribe_url }}",  # https://github.com/buttondown/docs/blob/291603f6897acdd39b75f44ea6422e135be8a350/pages/advanced-features/template-variables.mdx
@@ -79,6 +87,7 @@ PLATFORMS: dict[str, PlatformTags] = {
         first_name='{{ subscriber.metadata.first_name|default:"there" }}',
         address=None,  # not documented
         preheader=None,  # not documented
+        code=r"\{\{|\{%",
     ),
     "listmonk": PlatformTags(
         unsubscribe="{{ UnsubscribeURL }}",  # https://listmonk.app/docs/templating
@@ -87,6 +96,7 @@ PLATFORMS: dict[str, PlatformTags] = {
         first_name='{{ .Subscriber.FirstName | default "there" }}',
         address=None,  # no tag: digest.toml's address is written into the email
         preheader=None,  # not documented
+        code=r"\{\{",
     ),
 }
 

@@ -13,7 +13,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from digest.exceptions import BuildError, IssueError
-from digest.inline import inline_css
+from digest.inline import MERGE_TAG, inline_css
 from digest.model import Image, Issue, Newsletter
 from digest.platforms import FIRST_NAME, PLATFORMS, PlatformTags, UnknownPlatform, platform_tags
 from digest.theme import theme_dirs
@@ -54,6 +54,7 @@ def render_email(issue: Issue, newsletter: Newsletter, platform: str | None = No
     # Ending in a newline, like the text part: a text file, and the same bytes again out of the .eml's MIME part.
     html = inline_css(*compile_mjml(mjml_source, env)).rstrip("\n") + "\n"
     text = _render(env, TEXT_TEMPLATE, context)
+    _refuse_template_code(text + "\n" + html, tags, platform, issue, newsletter)
     images = [newsletter.logo] + [s.icon for s in newsletter.social] + [e.logo for e in issue.entries]
     local = {img.path: img for img in images if img is not None and img.source is not None}
     return Email(issue, mjml_source, html, text, tuple(local.values()), platform, newsletter)
@@ -89,6 +90,35 @@ def _greeting(issue: Issue, tags: PlatformTags, platform: str) -> tuple[Markup |
         )
     tag = tags.first_name or ""
     return Markup(tag).join(escape(part) for part in parts), tag.join(parts)
+
+
+def _refuse_template_code(output: str, tags: PlatformTags, platform: str, issue: Issue, newsletter: Newsletter) -> None:
+    """Editors' words that the platform would run as its own template code ({{ … }} on Brevo, *|…|* on
+    Mailchimp) are refused: the platform would replace them, or worse run them, in every reader's copy."""
+    if tags.code is None:
+        return
+    for tag in (tags.unsubscribe, tags.view_online, tags.first_name, tags.address, tags.address_text, tags.preheader):
+        output = output.replace(tag or "\0", "")
+    match = re.search(tags.code, output)
+    if match is None:
+        return
+    whole = MERGE_TAG.match(output, match.start())
+    snippet = whole.group(0) if whole else output[match.start() : match.start() + 20].split("\n")[0]
+    path, line = issue.path, None
+    for candidate in (issue.path, newsletter.config_path):
+        try:
+            lines = candidate.read_text(encoding="utf-8").splitlines() if candidate else []
+        except OSError:
+            lines = []
+        found = [i for i, text in enumerate(lines, 1) if match.group(0) in text]
+        if found:
+            path, line = candidate, found[0]
+            break
+    raise IssueError(
+        f"{snippet!r}: {platform} would read this as its own template code; digest adds the platform's tags "
+        "itself (a reader's first name: see greeting), so reword it",
+        path, line,
+    )
 
 
 def _render(env: jinja2.Environment, name: str, context: dict) -> str:

@@ -194,3 +194,40 @@ def test_readme_table_matches_the_built_tags():
     assert set(rows) == set(EXPECTED)
     for platform, (unsubscribe, view_online, first_name, address, _, preheader) in EXPECTED.items():
         assert rows[platform][:5] == [unsubscribe, view_online or "None", first_name or "None", address or "None", preheader or "None"], platform
+
+
+@pytest.mark.parametrize("platform, words", [
+    ("brevo", "{% if contact.X %}"), ("listmonk", "{{ .Subscriber.Email }}"), ("sendgrid", "{{email}}"),
+    ("buttondown", "{{ subscriber.email }}"), ("mailerlite", "{$email}"), ("campaign-monitor", "[email]"),
+    ("mailchimp", "`*|EMAIL|*`"),
+])
+def test_editor_text_the_platform_would_run_as_code_is_refused(platform, words, newsletter, tmp_path):
+    newsletter.issue.write_text(newsletter.issue.read_text(encoding="utf-8").replace(
+        "Hello **readers**.", f"Hello {words} readers."), encoding="utf-8")
+    result, folder = build(newsletter, tmp_path, platform, None)
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.endswith(f"test-issue.yaml:5: {words.strip('`')!r}: {platform} would read this as its own template code; "
+                         "digest adds the platform's tags itself (a reader's first name: see greeting), so reword it")
+    assert not folder.exists()
+    # Elsewhere the same words are only words.
+    result, folder = build(newsletter, tmp_path, "generic", None)
+    assert result.exit_code == 0, result.output
+    assert words.strip("`") in (folder / "email.txt").read_text(encoding="utf-8")
+
+
+def test_template_code_in_digest_toml_is_found_there(newsletter, tmp_path):
+    newsletter.config.write_text(newsletter.config.read_text(encoding="utf-8").replace(
+        'organisation = "Test Org"', 'organisation = "Test {{ Org }}"'), encoding="utf-8")
+    result, folder = build(newsletter, tmp_path, "listmonk", None)
+    assert result.exit_code == 1
+    assert "digest.toml:2: '{{ Org }}': listmonk would read this" in result.output
+
+
+def test_mailchimp_build_says_where_the_preheader_goes(newsletter, tmp_path):
+    result, folder = build(newsletter, tmp_path, "mailchimp", None)
+    assert result.exit_code == 0, result.output
+    assert ("test-issue.yaml: mailchimp fills in the preview text from its own field; paste the preheader there: "
+            "A preheader that is long enough to pass the checks we run.\n") in result.output
+    result, folder = build(newsletter, tmp_path, "brevo", None)
+    assert "preview text" not in result.output

@@ -9,6 +9,7 @@ import click
 from digest.config import CONFIG_NAME, find_config, load_config
 from digest.exceptions import BuildError, ConfigError, IssueError
 from digest.model import Newsletter
+from digest.platforms import platform_tags
 
 GMAIL_CLIP_BYTES = 102 * 1024
 WARN_BYTES = 90 * 1024
@@ -49,6 +50,11 @@ def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdo
         raise BuildError("--copy takes one issue: the clipboard holds one email", issue_paths[1])
     # Every issue is read and rendered before anything is written: one bad issue means no output at all.
     emails = [build_email(path, config_path, platform) for path in issue_paths]
+    for email in emails:
+        if platform_tags(email.platform).preheader:
+            # The email carries the platform's preview-text tag instead of the preheader: say where it goes.
+            click.echo(f"note: {email.issue.path}: {email.platform} fills in the preview text from its own field; "
+                       f"paste the preheader there: {email.issue.preheader}", err=True)
     extras = [{} for _ in emails]
     if eml:
         from digest.eml import message_bytes
