@@ -162,19 +162,21 @@ class _ConfigReader:
     def sender(self, data: dict) -> str:
         """`Name <address@example.org>`: the From of the .eml export and of test sends."""
         from email.headerregistry import Address
-        from email.utils import formataddr, parseaddr
 
         value = self.text(data, "sender")
-        name, address = parseaddr(value)
-        local, _, domain = address.rpartition("@")
+        # "Name <address>" with any name (commas too, no quotes needed), or a bare address.
+        match = re.fullmatch(r"([^<>]*?)\s*<([^<>]*)>|([^<>]*)", value)
         shape = 'write it as "Name <address@example.org>"'
-        if not local or "." not in domain or any(c in address for c in ' <>"(),;') or "\n" in value:
+        if match is None:
+            raise self.error("sender", f"{value!r} is not an email address; {shape}")
+        name, address = (match.group(1).strip().strip('"'), match.group(2).strip()) if match.group(2) is not None else ("", value)
+        local, _, domain = address.rpartition("@")
+        if not local or "." not in domain or any(c in address for c in ' <>"(),;:[]\\') or "\n" in value:
             raise self.error("sender", f"{value!r} is not an email address; {shape}")
         try:
-            Address(display_name=name, username=local, domain=domain)
+            return str(Address(display_name=name, username=local, domain=domain))  # as typed, quoted if need be
         except (ValueError, IndexError) as exc:
             raise self.error("sender", f"{value!r} is not an email address ({exc}); {shape}") from None
-        return formataddr((name, address))
 
     def unsubscribe(self, data: dict) -> tuple[str, ...]:
         """One-click unsubscribe for the List-Unsubscribe header: an https:// address, a mailto:, or both."""

@@ -75,6 +75,17 @@ def test_non_ascii_subject_is_rfc2047_encoded(newsletter, tmp_path):
     assert parse(tmp_path / "out" / "test-issue" / "email.eml")["Subject"] == "Naltrexon – Neuigkeiten für Sie"
 
 
+def test_non_ascii_sender_name(newsletter, tmp_path):
+    configure(newsletter, 'sender = "Zoë, the editor <news@example.org>"\n')
+    result = build(newsletter, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    raw = (tmp_path / "out" / "test-issue" / "email.eml").read_bytes()
+    assert raw.isascii()
+    message = parse(tmp_path / "out" / "test-issue" / "email.eml")
+    assert message["From"].addresses[0].display_name == "Zoë, the editor"
+    assert message["From"].addresses[0].addr_spec == "news@example.org"
+
+
 def test_mailto_only_has_no_one_click_header(newsletter, tmp_path):
     configure(newsletter, SENDER + 'unsubscribe = "mailto:leave@example.org?subject=unsubscribe"\n')
     assert build(newsletter, tmp_path / "out").exit_code == 0
@@ -104,6 +115,8 @@ def test_without_sender_nothing_is_written(newsletter, tmp_path):
         ('sender = "news@"', "is not an email address"),
         ('sender = "Test News"', "is not an email address"),
         ('sender = "Test <a b@example.org>"', "is not an email address"),
+        ('sender = "a < b"', "is not an email address"),
+        ('sender = "Test <news@example.org> <x@example.org>"', "is not an email address"),
         ('unsubscribe = "http://example.org/u"', "must start with https:// or mailto:"),
         ('unsubscribe = "javascript:alert(1)"', "must start with https://, http:// or mailto:"),
         ("unsubscribe = 3", "must be an address in quotes"),
