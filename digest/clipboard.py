@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 
 from digest.exceptions import DigestError
 
@@ -23,7 +24,12 @@ def copy_text(text: str) -> None:
         with _children_detached():
             copy(text)
         # pyperclip does not check xclip's exit status (e.g. DISPLAY set, no X server): read it back.
-        taken = paste() == text
+        # xclip takes the clipboard from a background process a moment after it returns: allow it a second.
+        for _ in range(20):
+            taken = paste() == text
+            if taken:
+                break
+            time.sleep(0.05)
     except pyperclip.PyperclipException:
         raise ClipboardError(
             "no clipboard here (no desktop session, or none of xclip, xsel, wl-copy installed): "
