@@ -110,7 +110,8 @@ def _refuse_template_code(output: str, tags: PlatformTags, platform: str, issue:
             lines = candidate.read_text(encoding="utf-8").splitlines() if candidate else []
         except OSError:
             lines = []
-        found = [i for i, text in enumerate(lines, 1) if match.group(0) in text]
+        found = [i for i, text in enumerate(lines, 1) if snippet in text] or [
+            i for i, text in enumerate(lines, 1) if match.group(0) in text and not text.lstrip().startswith("#")]
         if found:
             path, line = candidate, found[0]
             break
