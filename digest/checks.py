@@ -56,9 +56,11 @@ class Finding:
                 "field": self.field, "message": self.message}
 
 
-def check_email(email, newsletter: Newsletter, platform: str = "generic", source: str | None = None) -> list[Finding]:
-    """Every offline check, in the order of the README's table. `source` is the issue file's text (read if None)."""
+def check_email(email, newsletter: Newsletter, platform: str | None = None, source: str | None = None) -> list[Finding]:
+    """Every offline check, in the order of the README's table. `platform` is the email's own unless given;
+    `source` is the issue file's text (read if None)."""
     issue = email.issue
+    platform = platform or email.platform
     if source is None:
         try:
             source = Path(issue.path).read_text(encoding="utf-8")
@@ -243,7 +245,7 @@ def is_merge_tag(href: str, tags) -> bool:
 
 
 def _tag_values(tags) -> set[str]:
-    return {value for value in vars(tags).values() if value}
+    return set(tags.values)
 
 
 # --- The checks --------------------------------------------------------------------------------------
@@ -321,9 +323,12 @@ def _twice_in_entries(href: str, issue: Issue) -> bool:
 
 
 def check_unsubscribe(*, email, platform: str, where: Locator, **_) -> list[Finding]:
-    tag = platform_tags(platform).unsubscribe
-    missing = [part for part, body in ((HTML_PART, email.html), (TEXT_PART, email.text))
-               if tag not in body and html.escape(tag) not in body]
+    tags = platform_tags(platform)
+    tag = tags.unsubscribe
+    # Campaign Monitor's HTML wraps the link text in its own <unsubscribe> element instead of a URL.
+    html_needles = ("<unsubscribe",) if tags.link_elements else (tag, html.escape(tag))
+    missing = [part for part, body, needles in ((HTML_PART, email.html, html_needles), (TEXT_PART, email.text, (tag, html.escape(tag))))
+               if not any(needle in body for needle in needles)]
     if missing:
         return [Finding("unsubscribe-missing", ERROR, f"no unsubscribe link ({tag}) in {' and '.join(missing)}: "
                         "the law and every mail platform require one; the theme must keep it", missing[0])]
@@ -334,10 +339,12 @@ def check_unsubscribe(*, email, platform: str, where: Locator, **_) -> list[Find
     return []
 
 
-def check_address(*, email, page: Page, newsletter: Newsletter, where: Locator, **_) -> list[Finding]:
+def check_address(*, email, page: Page, newsletter: Newsletter, where: Locator, platform: str, **_) -> list[Finding]:
+    # Where the platform fills in the list's address, its tag stands for the address.
+    tags = platform_tags(platform)
     address = normalise(newsletter.address)
-    missing = [part for part, text in ((HTML_PART, page.visible), (TEXT_PART, normalise(email.text)))
-               if address not in text]
+    missing = [part for part, text, tag in ((HTML_PART, page.visible, tags.address), (TEXT_PART, normalise(email.text), tags.address_text))
+               if address not in text and not (tag and tag in text)]
     if missing:
         return [Finding("address-missing", ERROR, f"the postal address ({address}) is not in "
                         f"{' and '.join(missing)}: the law (CAN-SPAM) requires it in every email",
@@ -370,9 +377,12 @@ def check_text_part(*, email, page: Page, **_) -> list[Finding]:
         if len(line) > TEXT_WIDTH and not _overflow_is_an_address(line):
             findings.append(Finding("text-line-length", WARNING, f"this line of the text part is {len(line)} "
                                     f"characters: some email programs break lines past {TEXT_WIDTH}", TEXT_PART, number))
-    # Every word a reader sees in the HTML must be in the text part (alt texts and the hidden preheader aside).
-    text_words = set(_words(email.text))
-    missing = [w for w in dict.fromkeys(_words(page.visible)) if w not in text_words]
+    # Every word a reader sees in the HTML must be in the text part (alt texts and the hidden preheader aside;
+    # merge tags too: the platform fills in each part's own, such as an address in HTML or in text).
+    from digest.inline import MERGE_TAG
+
+    text_words = set(_words(MERGE_TAG.sub(" ", email.text)))
+    missing = [w for w in dict.fromkeys(_words(MERGE_TAG.sub(" ", page.visible))) if w not in text_words]
     if missing:
         shown = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
         findings.append(Finding("text-missing", WARNING, f"the text part lacks {len(missing)} word(s) that the HTML "

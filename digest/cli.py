@@ -31,13 +31,19 @@ def cli():
               help="Folder to write each issue's email into, as OUT/<issue>/email.html, email.txt, email.mjml.")
 @click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
 @click.option("--stdout", type=click.Choice(["html", "text"]), help="Print the HTML or the text part instead of writing files.")
+@click.option("--platform", metavar="NAME", help="The mail platform whose merge tags the email carries: mailchimp, brevo, "
+              "mailerlite, campaign-monitor, sendgrid, buttondown, listmonk or generic (default: platform in digest.toml, else generic).")
+@click.option("--eml", is_flag=True, help="Also write email.eml, the whole message, to open in a mail program or send with 'digest send'.")
+@click.option("--copy", type=click.Choice(["html", "text"]), help="Also put the HTML or the text part on the clipboard, to paste into the platform.")
 @click.option("--force", is_flag=True, help="Write the email even when the checks find errors.")
-def build(issues, out_dir, config_path, stdout, force):
+def build(issues, out_dir, config_path, stdout, platform, eml, copy, force):
     """Build the email for each ISSUE file (after the checks of 'digest check', without --links)."""
     from digest.commands.build import build as run
 
-    for folder in run(list(issues), out_dir, config_path, stdout, force):
-        click.echo(f"Built {folder}/email.html and email.txt", err=True)
+    for folder in run(list(issues), out_dir, config_path, stdout, platform=platform, eml=eml, copy=copy, force=force):
+        click.echo(f"Built {folder}/email.html and email.txt{' and email.eml' if eml else ''}", err=True)
+    if copy:
+        click.echo(f"Copied the {'HTML' if copy == 'html' else 'text part'} to the clipboard", err=True)
 
 
 @cli.command()
@@ -47,14 +53,15 @@ def build(issues, out_dir, config_path, stdout, force):
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too, not only on errors.")
 @click.option("--links", is_flag=True, help="Also visit every web address in the email and report broken or moved ones.")
 @click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
-def check(issues, fmt, strict, links, config_path):
+@click.option("--platform", metavar="NAME", help="Check for this mail platform's merge tags (default: platform in digest.toml, else generic).")
+def check(issues, fmt, strict, links, config_path, platform):
     """Check each ISSUE for what would embarrass the newsletter once sent.
 
     Exits 0 when all is well, 1 on errors (on warnings too with --strict), 2 on bad usage.
     """
     from digest.commands.check import check as run
 
-    sys.exit(run(list(issues), config_path, fmt, strict, links))
+    sys.exit(run(list(issues), config_path, fmt, strict, links, platform))
 
 
 @cli.command()
@@ -99,6 +106,24 @@ def trial(ids, issue_path, from_file, max_chars, quote, search, statuses, limit,
     from digest.commands.trial import trial as run
 
     run(list(ids), from_file, issue_path, config_path, max_chars, search, statuses, limit, refresh, quote)
+
+
+@cli.command()
+@click.argument("issue", type=existing_file)
+@click.option("--to", "recipients", multiple=True, required=True, metavar="ADDR", help="Who gets the test copy (repeat for more).")
+@click.option("--smtp", "server", default="localhost", show_default=True, metavar="HOST[:PORT]",
+              help="The mail server (port default: 465 with --ssl, 587 with --starttls, else 25).")
+@click.option("--starttls", "security", flag_value="starttls", help="Switch the connection to TLS with STARTTLS.")
+@click.option("--ssl", "security", flag_value="ssl", help="Connect with TLS from the start.")
+@click.option("--user", help="Log in as USER; the password comes from DIGEST_SMTP_PASSWORD, else a hidden prompt.")
+@click.option("-o", "--out", "out_dir", default="build", show_default=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The folder 'digest build --eml' wrote to.")
+def send(issue, recipients, server, security, user, out_dir):
+    """Send a test copy of ISSUE's built email.eml (made by 'digest build --eml')."""
+    from digest.commands.send import send as run
+
+    run(issue, list(recipients), server, security, user, out_dir)
+    click.echo(f"Sent a test copy to {', '.join(recipients)}", err=True)
 
 
 def main():

@@ -32,7 +32,8 @@ SOCIAL_PLATFORMS = {
 }
 
 REQUIRED = ("name", "organisation", "website", "address")
-OPTIONAL = ("language", "asset_base_url", "logo", "social", "colours", "footer", "clinicaltrials_api", "trial_institution")
+OPTIONAL = ("language", "asset_base_url", "logo", "social", "colours", "footer", "platform", "sender", "unsubscribe",
+            "clinicaltrials_api", "trial_institution")
 TRIAL_INSTITUTIONS = ("sponsor", "facility")
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 
@@ -159,7 +160,56 @@ class _ConfigReader:
             footer=footer,
             clinicaltrials_api=clinicaltrials_api,
             trial_institution=trial_institution,
+            platform=self.platform(data) if "platform" in data else "generic",
+            sender=self.sender(data) if "sender" in data else None,
+            unsubscribe=self.unsubscribe(data) if "unsubscribe" in data else (),
         )
+
+    def platform(self, data: dict) -> str:
+        from digest.platforms import UnknownPlatform, platform_tags
+
+        name = self.text(data, "platform").lower()
+        try:
+            platform_tags(name)
+        except UnknownPlatform as exc:
+            raise self.error("platform", str(exc)) from None
+        return name
+
+    def sender(self, data: dict) -> str:
+        """`Name <address@example.org>`: the From of the .eml export and of test sends."""
+        from email.headerregistry import Address
+
+        value = self.text(data, "sender")
+        # "Name <address>" with any name (commas too, no quotes needed), or a bare address.
+        match = re.fullmatch(r"([^<>]*?)\s*<([^<>]*)>|([^<>]*)", value)
+        shape = 'write it as "Name <address@example.org>"'
+        if match is None:
+            raise self.error("sender", f"{value!r} is not an email address; {shape}")
+        name, address = (match.group(1).strip().strip('"'), match.group(2).strip()) if match.group(2) is not None else ("", value)
+        local, _, domain = address.rpartition("@")
+        if not local or "." not in domain or any(c in address for c in ' <>"(),;:[]\\') or "\n" in value:
+            raise self.error("sender", f"{value!r} is not an email address; {shape}")
+        try:
+            return str(Address(display_name=name, username=local, domain=domain))  # as typed, quoted if need be
+        except (ValueError, IndexError) as exc:
+            raise self.error("sender", f"{value!r} is not an email address ({exc}); {shape}") from None
+
+    def unsubscribe(self, data: dict) -> tuple[str, ...]:
+        """One-click unsubscribe for the List-Unsubscribe header: an https:// address, a mailto:, or both."""
+        value = data["unsubscribe"]
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise self.error("unsubscribe", 'must be an address in quotes, or a list of them: ["https://…", "mailto:…"]')
+        links = []
+        for item in values:
+            link = item.strip()
+            if problem := link_problem(link):
+                raise self.error("unsubscribe", problem)
+            if not link.lower().startswith(("https://", "mailto:")):
+                # RFC 8058: one-click unsubscribe must go over HTTPS.
+                raise self.error("unsubscribe", f"{link!r} must start with https:// or mailto:")
+            links.append(link)
+        return tuple(links)
 
     def logo(self, value, root: Path, asset_base_url: str | None) -> Image:
         if not isinstance(value, dict):

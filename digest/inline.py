@@ -20,6 +20,7 @@ MERGE_TAG = re.compile(
     r"|\{%[^{}]{1,200}%\}"  # Liquid / Jinja-style blocks
     r"|\{\$[^{}]{1,100}\}"  # MailerLite: {$unsubscribe}
     r"|\[(?:unsubscribe|webversion|firstname|lastname|fullname|email|preferences)\b[^\]<>]{0,100}\]"  # Campaign Monitor
+    r"|</?(?:unsubscribe|webversion|forwardtoafriend)>"  # Campaign Monitor's link elements, which lxml would not know
     r"|<%[^%<>]{1,100}%>"  # SendGrid: <%asm_group_unsubscribe_raw_url%>
     r"|&lt;%[^%]{1,100}%&gt;"  # the same, once escaped by the template
 )

@@ -66,6 +66,9 @@ class Newsletter:
     social: tuple[SocialLink, ...] = ()
     colours: Colours = field(default_factory=Colours)
     footer: Text | None = None
+    platform: str = "generic"  # the mail platform whose merge tags the email carries (digest.platforms)
+    sender: str | None = None  # "Name <address@example.org>", the From of the .eml
+    unsubscribe: tuple[str, ...] = ()  # https:// and/or mailto: addresses for the List-Unsubscribe header
     clinicaltrials_api: str | None = None  # where `digest trial` fetches studies (a mirror, or a test server)
     trial_institution: str = "sponsor"  # what `digest trial` names as an entry's institution: sponsor | facility
 
@@ -95,4 +98,5 @@ class Issue:
     intro: Text
     entries: tuple[Entry, ...]
     outro: Text | None = None
+    greeting: str | None = None  # "Dear {first_name}," as the editor typed it; {first_name} becomes the platform's tag
     lines: dict[str, int] = field(default_factory=dict)  # field name -> line, for messages about the issue

@@ -1,24 +1,123 @@
-"""Merge tags per mail platform: what the email says where the platform fills in a subscriber's details."""
+"""Merge tags per mail platform: what the email says where the platform fills in a subscriber's details.
+
+This table is the one place the tags live. Each value is the tag exactly as the platform's documentation
+writes it; the comment next to it names that page. "None" means the documentation we could check shows no
+such tag: the theme then leaves the thing out (view online, preheader), keeps digest.toml's text (address),
+or refuses to build (a greeting with {first_name}), never guesses. Pages marked "unverified" were only
+found in an old or indirect copy: check them against the live docs before relying on them.
+
+The strings are trusted constants, so the renderer hands them to the templates as safe markup (their
+quotes and braces must reach the HTML as typed); nothing an editor writes ever becomes a tag.
+"""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class PlatformTags:
-    unsubscribe: str  # the unsubscribe URL, used in href="…" and in the text part
-    view_online: str | None = None  # the web-version URL, where the platform has one
-    first_name: str | None = None  # the subscriber's first name, with a fallback where supported
-    address: str | None = None  # the postal / list address, where the platform fills it in
-    preheader: str | None = None  # where the platform inserts the preview text itself
+    unsubscribe: str  # the unsubscribe URL: in href="…" and in the text part
+    view_online: str | None = None  # the web-version URL
+    first_name: str | None = None  # the subscriber's first name, with the platform's fallback where it has one
+    address: str | None = None  # the postal / list address in the HTML footer, filled in by the platform
+    address_text: str | None = None  # the same for the text part, where documented (else digest.toml's address)
+    preheader: str | None = None  # the preview text, where the platform fills it in from its own field
+    # Campaign Monitor's links are elements wrapped round the link text (<unsubscribe>…</unsubscribe>),
+    # not URLs; in the HTML the theme then writes the element instead of <a href>.
+    link_elements: bool = False
+    # What the platform would run as its own template code if an editor's text held it (a regex): such
+    # text is refused, since editors' words must reach readers as words.
+    code: str | None = None
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """Every tag the platform fills in."""
+        fields = (self.unsubscribe, self.view_online, self.first_name, self.address, self.address_text, self.preheader)
+        return tuple(tag for tag in fields if tag)
 
 
-# generic: a visible placeholder the editor (and `digest check`) will notice before sending.
-PLATFORMS = {
+PLATFORMS: dict[str, PlatformTags] = {
+    # generic: a placeholder the editor (and `digest check`) notices before sending; it is not any platform's tag.
     "generic": PlatformTags(unsubscribe="{{ unsubscribe_url }}"),
+    "mailchimp": PlatformTags(
+        unsubscribe="*|UNSUB|*",  # https://mailchimp.com/help/customize-your-footer-content/ ; text part: http://kb.mailchimp.com/article/how-do-i-add-the-unsub-tag-to-my-plain-text-version/
+        view_online="*|ARCHIVE|*",  # unverified: Mailchimp's own template https://github.com/mailchimp/email-blueprints/blob/1998373c501d40dd30293c22aaacb3ce1c3b1c4f/responsive-templates/base_boxed_basic_query.html
+        first_name="*|FNAME|*",  # https://mailchimp.com/developer/marketing/docs/merge-fields/ (fallback: the audience field's default value)
+        address="*|HTML:LIST_ADDRESS_HTML|*",  # https://mailchimp.com/help/customize-your-footer-content/ (HTML only; no documented text form)
+        preheader="*|MC_PREVIEW_TEXT|*",  # unverified: no Mailchimp page found; seen only in Mailchimp-exported HTML
+        code=r"\*\|",
+    ),
+    "brevo": PlatformTags(
+        unsubscribe="{{ unsubscribe }}",  # https://help.sendinblue.com/hc/en-us/articles/360000946299-About-Sendinblue-Template-Language
+        view_online="{{ mirror }}",  # https://help.sendinblue.com/hc/en-us/articles/360000946299-About-Sendinblue-Template-Language
+        first_name="{{ contact.FIRSTNAME|default:'there' }}",  # https://help.brevo.com/hc/fr/articles/4405381108626 ; https://help.brevo.com/hc/en-us/articles/4402386448530-Customize-your-emails-using-transactional-parameters
+        address=None,  # no tag documented
+        preheader=None,  # no tag: the campaign's preview-text setting
+        code=r"\{\{|\{%",
+    ),
+    "mailerlite": PlatformTags(
+        unsubscribe="{$unsubscribe}",  # https://developers-classic.mailerlite.com/reference/put-custom-content-to-campaign (also required in the text part)
+        view_online="{$url}",  # https://developers-classic.mailerlite.com/reference/put-custom-content-to-campaign ; http://mailerlite.com/help/how-to-edit-the-plain-text-version-of-a-campaign
+        first_name=None,  # not documented in the pages we could check: a greeting with {first_name} is refused
+        address=None,  # no tag: the "company details" footer setting, https://www.mailerlite.com/help/how-to-edit-your-default-sending-settings
+        preheader=None,  # not documented
+        code=r"\{\$",
+    ),
+    "campaign-monitor": PlatformTags(
+        # unverified: only the legacy MailBuild page (Campaign Monitor's template language) http://www.mailbuild.com/resources/how-to-templates.aspx
+        unsubscribe="[unsubscribe]",  # text part; unverified, no vendor page (the HTML uses <unsubscribe>…</unsubscribe>, MailBuild page)
+        view_online="[webversion]",  # text part; unverified, no vendor page (the HTML uses <webversion>…</webversion>, MailBuild page)
+        first_name="[firstname,fallback=there]",  # http://www.mailbuild.com/resources/how-to-templates.aspx
+        address=None,  # not documented
+        preheader=None,  # not documented
+        link_elements=True,
+        code=r"\[(?:firstname|lastname|fullname|email|unsubscribe|webversion)[\],]|<\$",
+    ),
+    "sendgrid": PlatformTags(
+        unsubscribe="{{{unsubscribe}}}",  # https://github.com/sendgrid/docs/blob/0205bd1a08fca099105897a4482b4b4b940690ba/content/docs/ui/sending-email/editor.md
+        view_online="{{Weblink}}",  # https://github.com/sendgrid/docs/blob/62b68f93dd7db70f812c44ba9bdc4f2898c2ab85/content/docs/ui/sending-email/weblink.md
+        first_name="{{insert first_name 'default=there'}}",  # https://github.com/sendgrid/docs/blob/3826d2f6b318ab2efa8273a3ec83061d15259a0c/content/docs/ui/sending-email/adding-dynamic-content-with-handlebars-in-marketing-campaigns.md
+        # Code Editor table of editor.md above (its Design Editor table writes them in lower case).
+        address="{{Sender_Name}}, {{Sender_Address}}, {{Sender_City}}, {{Sender_State}} {{Sender_Zip}}",
+        address_text="{{Sender_Name}}, {{Sender_Address}}, {{Sender_City}}, {{Sender_State}} {{Sender_Zip}}",
+        preheader=None,  # no tag: the Single Send's "Preheader" setting
+        code=r"\{\{",
+    ),
+    "buttondown": PlatformTags(
+        unsubscribe="{{ unsubscribe_url }}",  # https://github.com/buttondown/docs/blob/291603f6897acdd39b75f44ea6422e135be8a350/pages/advanced-features/template-variables.mdx
+        view_online="{{ email_url }}",  # same page: "The permalink of the email being sent out"
+        # A metadata key the newsletter collects (https://github.com/buttondown/docs/blob/b3206e15e7dbfe5df26a51a7597d367c9e83a76a/pages/tutorials/names.mdx);
+        # templates are Django's, "any of their available filters" (https://docs.buttondown.com/using-templating): default.
+        first_name='{{ subscriber.metadata.first_name|default:"there" }}',
+        address=None,  # not documented
+        preheader=None,  # not documented
+        code=r"\{\{|\{%",
+    ),
+    "listmonk": PlatformTags(
+        unsubscribe="{{ UnsubscribeURL }}",  # https://listmonk.app/docs/templating
+        view_online="{{ MessageURL }}",  # https://listmonk.app/docs/templating
+        # https://listmonk.app/docs/templating (Sprig functions) ; https://masterminds.github.io/sprig/defaults.html
+        first_name='{{ .Subscriber.FirstName | default "there" }}',
+        address=None,  # no tag: digest.toml's address is written into the email
+        preheader=None,  # not documented
+        code=r"\{\{",
+    ),
 }
+
+FIRST_NAME = "{first_name}"  # where an issue's greeting puts the subscriber's first name
+
+
+class UnknownPlatform(ValueError):
+    def __init__(self, name: str):
+        near = difflib.get_close_matches(name, PLATFORMS, n=1)
+        hint = f"did you mean '{near[0]}'? " if near else ""
+        super().__init__(f"unknown mail platform {name!r}; {hint}known: {', '.join(PLATFORMS)}")
 
 
 def platform_tags(name: str) -> PlatformTags:
-    return PLATFORMS[name]
+    try:
+        return PLATFORMS[name]
+    except KeyError:
+        raise UnknownPlatform(name) from None

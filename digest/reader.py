@@ -17,8 +17,9 @@ from digest.assets import resolve_image
 from digest.exceptions import IssueError
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
 from digest.model import Entry, Issue, Newsletter, Text
+from digest.platforms import FIRST_NAME
 
-ISSUE_FIELDS = {"subject": True, "preheader": True, "date": True, "intro": True, "entries": True, "outro": False}
+ISSUE_FIELDS = {"subject": True, "preheader": True, "date": True, "intro": True, "entries": True, "outro": False, "greeting": False}
 ENTRY_FIELDS = {
     "institution": True,
     "title": True,
@@ -80,6 +81,7 @@ class _IssueReader:
             intro=self.markdown(fields, "intro"),
             entries=tuple(self.entry(node, i) for i, node in enumerate(entries_node.value)),
             outro=self.markdown(fields, "outro") if "outro" in fields else None,
+            greeting=self.greeting(fields) if "greeting" in fields else None,
             lines={name: _line(key) for name, (key, _) in fields.items()},
         )
 
@@ -167,6 +169,14 @@ class _IssueReader:
             # Block scalars (| and >) start on the line after the key.
             first = _line(node) + (1 if node.style in ("|", ">") else 0)
             raise self.error(first + exc.line_offset, label, exc.problem) from None
+
+    def greeting(self, fields) -> str:
+        """One line above the intro, e.g. "Dear {first_name},": {first_name} is the only placeholder."""
+        value = self.line_text(fields, "greeting")
+        # Anything else in braces could be a platform's own template code: digest adds tags, editors do not.
+        if re.search(r"[{}]", value.replace(FIRST_NAME, "")):
+            raise self.error(fields["greeting"][1], "greeting", f"braces are only for {FIRST_NAME}: remove the others")
+        return value
 
     def date(self, node: yaml.Node) -> datetime.date:
         value = self.scalar(node, "date")

@@ -13,8 +13,11 @@ from digest.render import Email
 FILES = {"email.html": "html", "email.txt": "text", "email.mjml": "mjml"}
 
 
-def write_email(email: Email, out_dir: Path) -> Path:
-    """Write `email` to out_dir/<slug>/ with the images it links to, replacing what was there in one step."""
+def write_email(email: Email, out_dir: Path, extra: dict[str, bytes] | None = None) -> Path:
+    """Write `email` to out_dir/<slug>/ with the images it links to, replacing what was there in one step.
+
+    `extra` adds files made from the email, such as email.eml, to the same step.
+    """
     target = out_dir / email.issue.slug
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -24,6 +27,8 @@ def write_email(email: Email, out_dir: Path) -> Path:
     try:
         for name, attribute in FILES.items():
             (staging / name).write_text(getattr(email, attribute), encoding="utf-8", newline="\n")
+        for name, data in (extra or {}).items():
+            (staging / name).write_bytes(data)
         for image in email.images:
             destination = staging / image.path
             destination.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from digest.checks import ERROR, HTML_PART, INFO, TEXT_PART, WARNING, Finding, Locator, check_email
-from digest.commands.build import build_email, newsletter_for, platform_for
+from digest.commands.build import build_email
 from digest.exceptions import DigestError, where
 
 JSON_VERSION = 1
@@ -28,22 +28,20 @@ class Report:
 
 
 def check(issue_paths: list[Path], config_path: Path | None, fmt: str = "text", strict: bool = False,
-          links: bool = False) -> int:
+          links: bool = False, platform: str | None = None) -> int:
     """Check every issue; print the findings; return the exit code (0 clean, 1 errors, or warnings with strict)."""
     reports, built = [], []
     for path in issue_paths:
         try:
-            newsletter = newsletter_for(path, config_path)
-            platform = platform_for(newsletter)
             email = build_email(path, config_path, platform)
         except DigestError as exc:
             # An issue that cannot be built is one finding among the others: the rest still get checked.
             file = exc.file if exc.file is not None else path
             reports.append(Report(path, "generic", [Finding("build-error", ERROR, exc.problem, where(file), exc.line, exc.field)]))
             continue
-        report = Report(path, platform, check_email(email, newsletter, platform))
+        report = Report(path, email.platform, check_email(email, email.newsletter, email.platform))
         reports.append(report)
-        built.append((report, email, newsletter))
+        built.append((report, email, email.newsletter))
     if links and built:
         _check_links(built)
 

@@ -1,0 +1,121 @@
+"""`digest send`: mail a test copy of an issue's built email.eml through an SMTP server.
+
+The password is never a command-line flag or a file: it comes from DIGEST_SMTP_PASSWORD or a hidden prompt.
+Every failure is one line naming the server and what it said.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+
+import click
+
+from digest.exceptions import DigestError
+
+PASSWORD_VARIABLE = "DIGEST_SMTP_PASSWORD"
+DEFAULT_PORTS = {"ssl": 465, "starttls": 587, None: 25}
+TIMEOUT = 30  # seconds: a server that does not answer is reported, not waited on for ever
+
+
+class SendError(DigestError):
+    """The test copy could not be sent."""
+
+
+def send(issue_path: Path, recipients: list[str], server: str, security: str | None, user: str | None, out_dir: Path) -> None:
+    import datetime
+    import smtplib
+    from email import policy
+    from email.parser import BytesParser
+
+    from digest.reader import slug_for
+
+    for address in recipients:
+        if not _is_address(address):
+            raise SendError(f"{address!r} is not an email address", None, None, "--to")
+    host, port = _host_port(server, security)
+    eml_path = out_dir / slug_for(issue_path) / "email.eml"
+    if not eml_path.is_file():
+        raise SendError(f"no {eml_path} yet: make it with  digest build --eml {issue_path}", issue_path)
+    message = BytesParser(policy=policy.SMTP).parsebytes(eml_path.read_bytes())
+    sender = parseaddr(message["From"] or "")[1]
+    if not _is_address(sender):
+        raise SendError("has no From address: build it again with  digest build --eml", eml_path)
+    # A test copy is a new message: mail programs (and Gmail's threading) would fold a reused Message-ID away.
+    del message["To"], message["Date"], message["Message-ID"]
+    message["To"] = ", ".join(recipients)
+    message["Date"] = format_datetime(datetime.datetime.now().astimezone())
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+
+    password = None
+    if user:
+        password = os.environ.get(PASSWORD_VARIABLE) or click.prompt(f"Password for {user} at {host}", hide_input=True, err=True)
+
+    where = f"{host}:{port}"
+    try:
+        if security == "ssl":
+            connection = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=ssl.create_default_context())
+        else:
+            connection = smtplib.SMTP(host, port, timeout=TIMEOUT)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendError(f"cannot connect to the mail server {where} ({_reason(exc)})") from None
+    try:
+        with connection:
+            if security == "starttls":
+                try:
+                    connection.starttls(context=ssl.create_default_context())
+                except smtplib.SMTPNotSupportedError:
+                    raise SendError(f"the mail server {where} does not offer STARTTLS: try --ssl, or neither") from None
+            if user:
+                try:
+                    connection.login(user, password)
+                except smtplib.SMTPNotSupportedError:
+                    raise SendError(f"the mail server {where} does not offer logging in here: try --starttls or --ssl") from None
+            refused = connection.send_message(message, from_addr=sender, to_addrs=recipients)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise SendError(f"the mail server {where} refused the login for {user} ({_reply(exc.smtp_code, exc.smtp_error)})") from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise SendError(f"the mail server {where} refused {_refusals(exc.recipients)}; nothing was sent") from None
+    except smtplib.SMTPSenderRefused as exc:
+        raise SendError(f"the mail server {where} refused the sender {sender} ({_reply(exc.smtp_code, exc.smtp_error)})") from None
+    except smtplib.SMTPResponseException as exc:
+        raise SendError(f"the mail server {where} said: {_reply(exc.smtp_code, exc.smtp_error)}") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendError(f"sending through {where} failed ({_reason(exc)})") from None
+    if refused:
+        sent = [r for r in recipients if r not in refused]
+        raise SendError(f"sent to {', '.join(sent)}, but the mail server {where} refused {_refusals(refused)}")
+
+
+def _is_address(value: str) -> bool:
+    name, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    return bool(local) and bool(domain) and address == value.strip() and not any(c in address for c in " <>,;")
+
+
+def _host_port(server: str, security: str | None) -> tuple[str, int]:
+    host, colon, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+    if not colon:
+        return server, DEFAULT_PORTS[security]
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SendError(f"{server!r} is not HOST or HOST:PORT, e.g. smtp.example.org:587", None, None, "--smtp")
+    return host, int(port)
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return f"{code} {' '.join(text.split())}"
+
+
+def _refusals(refused: dict) -> str:
+    return ", ".join(f"{address} ({_reply(code, text)})" for address, (code, text) in refused.items())
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or exc}"
+    if isinstance(exc, TimeoutError):
+        return f"no answer in {TIMEOUT} s"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -1,0 +1,233 @@
+"""digest send: a test copy through a real SMTP server (aiosmtpd) on 127.0.0.1, started inside each test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from click.testing import CliRunner
+
+from digest.cli import cli
+
+USER, PASSWORD = "editor", "s3cret-pass"
+# The test servers take AUTH without TLS on purpose (a test on 127.0.0.1); aiosmtpd warns about it.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Recorder:
+    """Keeps what it receives; refuses any recipient at nobody@."""
+
+    def __init__(self):
+        self.received = []  # (mail from, recipients, message bytes)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("nobody@"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        return "250 Message accepted"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp_server():
+    """Start servers on free ports; every one is stopped at the end of the test."""
+    started = []
+
+    def start(**options):
+        recorder = Recorder()
+        controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), **options)
+        controller.start()
+        started.append(controller)
+        recorder.where = f"127.0.0.1:{controller.port}"
+        return recorder
+
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+@pytest.fixture
+def built(newsletter, tmp_path):
+    """The test newsletter with a sender, built with --eml into tmp_path/build."""
+    text = newsletter.config.read_text(encoding="utf-8")
+    newsletter.config.write_text(text.replace("\n\n[[social]]", '\nsender = "Test News <news@example.org>"\n\n[[social]]', 1), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["build", str(newsletter.issue), "-o", str(tmp_path / "build"), "--eml", "--platform", "brevo"])
+    assert result.exit_code == 0, result.output
+    newsletter.eml = tmp_path / "build" / "test-issue" / "email.eml"
+    return newsletter
+
+
+def send(built, tmp_path, *args, env=None, input=None):
+    return CliRunner().invoke(cli, ["send", str(built.issue), "-o", str(tmp_path / "build"), *args], env=env or {}, input=input)
+
+
+def test_delivery(built, tmp_path, smtp_server):
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@example.org", "--to", "b@example.org", "--smtp", server.where)
+    assert result.exit_code == 0, result.output
+    assert result.output == "Sent a test copy to a@example.org, b@example.org\n"
+    [(sender, recipients, data)] = server.received
+    assert sender == "news@example.org"
+    assert recipients == ["a@example.org", "b@example.org"]
+    got = BytesParser(policy=policy.default).parsebytes(data)
+    built_message = BytesParser(policy=policy.default).parsebytes(built.eml.read_bytes())
+    assert got["To"] == "a@example.org, b@example.org"
+    assert got["Subject"] == built_message["Subject"] and got["From"] == built_message["From"]
+    assert got["Message-ID"] != built_message["Message-ID"]  # a new message each time it is sent
+    for received_part, built_part in zip(got.iter_parts(), built_message.iter_parts(), strict=True):
+        assert received_part.get_content_type() == built_part.get_content_type()
+        assert received_part.get_payload(decode=True) == built_part.get_payload(decode=True)
+    assert 'href="{{ unsubscribe }}"' in list(got.iter_parts())[1].get_content()
+
+
+def test_login_with_password_from_the_environment(built, tmp_path, smtp_server):
+    server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    env = {"DIGEST_SMTP_PASSWORD": PASSWORD}
+    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--user", USER, env=env)
+    assert result.exit_code == 0, result.output
+    assert len(server.received) == 1
+
+
+def test_login_with_a_hidden_prompt(built, tmp_path, smtp_server):
+    server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--user", USER, input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output  # hidden: not echoed
+    assert f"Password for {USER} at 127.0.0.1" in result.output
+    assert len(server.received) == 1
+
+
+def test_wrong_password(built, tmp_path, smtp_server):
+    server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--user", USER, env={"DIGEST_SMTP_PASSWORD": "wrong"})
+    assert result.exit_code == 1
+    assert result.output == f"the mail server {server.where} refused the login for {USER} (535 5.7.8 Authentication credentials invalid)\n"
+    assert server.received == []
+
+
+def test_server_that_wants_a_login(built, tmp_path, smtp_server):
+    server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where)
+    assert result.exit_code == 1
+    assert result.output == f"the mail server {server.where} refused the sender news@example.org (530 5.7.0 Authentication required)\n"
+
+
+def test_refused_recipient(built, tmp_path, smtp_server):
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "nobody@example.org", "--smtp", server.where)
+    assert result.exit_code == 1
+    assert result.output == f"the mail server {server.where} refused nobody@example.org (550 5.1.1 No such user here); nothing was sent\n"
+    assert server.received == []
+
+
+def test_one_recipient_refused_of_two(built, tmp_path, smtp_server):
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@example.org", "--to", "nobody@example.org", "--smtp", server.where)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"sent to a@example.org, but the mail server {server.where} refused nobody@example.org (550 5.1.1 No such user here)\n"
+    )
+    assert [r for _, r, _ in server.received] == [["a@example.org"]]
+
+
+def test_server_that_is_down(built, tmp_path):
+    port = free_port()  # nothing listens there
+    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", f"127.0.0.1:{port}")
+    assert result.exit_code == 1
+    assert result.output == f"cannot connect to the mail server 127.0.0.1:{port} (Connection refused)\n"
+
+
+def test_ssl_to_a_plain_server(built, tmp_path, smtp_server):
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--ssl")
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith(f"cannot connect to the mail server {server.where} (TLS failed: ")
+
+
+def test_starttls_where_the_server_has_none(built, tmp_path, smtp_server):
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--starttls")
+    assert result.exit_code == 1
+    assert result.output == f"the mail server {server.where} does not offer STARTTLS: try --ssl, or neither\n"
+
+
+def test_starttls_with_a_certificate_the_system_trusts(built, tmp_path, smtp_server, monkeypatch):
+    """STARTTLS for real: a certificate made for 127.0.0.1, trusted through SSL_CERT_FILE as a CA would be."""
+    import ssl
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = smtp_server(tls_context=context, require_starttls=True, authenticator=authenticator, auth_required=True)
+    args = ["--to", "a@example.org", "--smtp", server.where, "--starttls", "--user", USER]
+    env = {"DIGEST_SMTP_PASSWORD": PASSWORD}
+
+    result = send(built, tmp_path, *args, env=env)  # the system does not trust this certificate yet
+    assert result.exit_code == 1
+    assert result.output.startswith(f"sending through {server.where} failed (TLS failed: CERTIFICATE_VERIFY_FAILED")
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    result = send(built, tmp_path, *args, env=env)
+    assert result.exit_code == 0, result.output
+    assert len(server.received) == 1
+
+
+def test_no_eml_yet(newsletter, tmp_path):
+    result = CliRunner().invoke(cli, ["send", str(newsletter.issue), "-o", str(tmp_path / "build"), "--to", "a@example.org"])
+    assert result.exit_code == 1
+    assert result.output.endswith(f"test-issue.yaml: no {tmp_path / 'build' / 'test-issue' / 'email.eml'} yet: "
+                                  f"make it with  digest build --eml {newsletter.issue}\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--to", "not an address"], "--to: 'not an address' is not an email address\n"),
+    (["--to", "a@example.org", "--smtp", "host:port"], "--smtp: 'host:port' is not HOST or HOST:PORT, e.g. smtp.example.org:587\n"),
+])
+def test_bad_options(built, tmp_path, args, message):
+    result = send(built, tmp_path, *args)
+    assert result.exit_code == 1
+    assert result.output == message
+
+
+def test_password_is_not_an_option(built, tmp_path):
+    result = send(built, tmp_path, "--to", "a@example.org", "--password", "x")
+    assert result.exit_code == 2 and "No such option '--password'" in result.output
+
+
+def test_send_through_a_real_process(built, tmp_path, smtp_server):
+    server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    process = subprocess.run(
+        [sys.executable, "-m", "digest", "send", str(built.issue), "-o", str(tmp_path / "build"),
+         "--to", "a@example.org", "--smtp", server.where, "--user", USER],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "DIGEST_SMTP_PASSWORD": PASSWORD},
+    )
+    assert process.returncode == 0, process.stderr
+    assert process.stderr == "Sent a test copy to a@example.org\n"
+    assert len(server.received) == 1
