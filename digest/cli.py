@@ -31,12 +31,31 @@ def cli():
               help="Folder to write each issue's email into, as OUT/<issue>/email.html, email.txt, email.mjml.")
 @click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
 @click.option("--stdout", type=click.Choice(["html", "text"]), help="Print the HTML or the text part instead of writing files.")
-def build(issues, out_dir, config_path, stdout):
+@click.option("--open", "open_browser", is_flag=True, help="Open each built email in the browser.")
+def build(issues, out_dir, config_path, stdout, open_browser):
     """Build the email for each ISSUE file."""
     from digest.commands.build import build as run
 
+    if open_browser and stdout:
+        raise click.UsageError("--open shows the built files: leave out --stdout to write them")
     for folder in run(list(issues), out_dir, config_path, stdout):
         click.echo(f"Built {folder}/email.html and email.txt", err=True)
+        if open_browser:
+            from digest.browser import open_in_browser
+
+            open_in_browser((folder / "email.html").resolve().as_uri())
+
+
+@cli.command()
+@click.argument("issue", type=existing_file)
+@click.option("--port", type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (default: 8000, or the next free one).")
+@click.option("--no-open", is_flag=True, help="Do not open the browser; just print the address.")
+@click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
+def preview(issue, port, no_open, config_path):
+    """Show ISSUE in the browser as subscribers will see it, rebuilt on every save."""
+    from digest.commands.preview import preview as run
+
+    run(issue, config_path, port, open_browser=not no_open)
 
 
 @cli.command()

@@ -28,6 +28,7 @@ class Email:
     html: str
     text: str
     images: tuple[Image, ...]  # local files the email links to, to be uploaded under asset_base_url
+    newsletter: Newsletter | None = None  # who sends it: the preview's inbox line shows its name
 
 
 def render_email(issue: Issue, newsletter: Newsletter, platform: str = "generic") -> Email:
@@ -43,7 +44,7 @@ def render_email(issue: Issue, newsletter: Newsletter, platform: str = "generic"
     text = _render(env, TEXT_TEMPLATE, context)
     images = [newsletter.logo] + [s.icon for s in newsletter.social] + [e.logo for e in issue.entries]
     local = {img.path: img for img in images if img is not None and img.source is not None}
-    return Email(issue, mjml_source, html, text, tuple(local.values()))
+    return Email(issue, mjml_source, html, text, tuple(local.values()), newsletter=newsletter)
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,0 +1,40 @@
+"""Rebuild on every save of the issue, digest.toml, the theme, or an image the email uses (with watchfiles)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from digest.theme import theme_dirs
+
+
+def start_watching(preview, on_change, stop: threading.Event) -> list[threading.Thread]:
+    """Call `on_change()` after each save, from background threads, until `stop` is set."""
+    issue, config = preview.issue_path.resolve(), preview.config_path.resolve()
+    themes = [folder.resolve() for folder in theme_dirs(config.parent)]
+
+    def wanted(change, path: str) -> bool:
+        path = Path(path)
+        return path in (issue, config) or path in preview.image_sources() or any(path.is_relative_to(t) for t in themes)
+
+    # Folders, not files: an editor that saves by writing a new file and renaming it over the old one
+    # replaces the file, and a watch on the old file would hear nothing after the first save.
+    # The issue's and the newsletter's folders are watched without their subfolders (the newsletter folder
+    # may hold a .venv of thousands); the theme with them (icons/).
+    flat = {issue.parent, config.parent} | {source.parent for source in preview.image_sources()}
+    flat = {folder for folder in flat if not any(folder.is_relative_to(t) for t in themes)}
+    threads = [
+        threading.Thread(target=_watch, args=(sorted(flat), False, wanted, on_change, stop), daemon=True),
+        threading.Thread(target=_watch, args=(themes, True, wanted, on_change, stop), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def _watch(folders, recursive, wanted, on_change, stop) -> None:
+    from watchfiles import watch
+
+    # step: how long the folder must be quiet before a build starts, so one save is one build.
+    for _ in watch(*folders, watch_filter=wanted, recursive=recursive, stop_event=stop, step=30, raise_interrupt=False):
+        on_change()
