@@ -9,7 +9,10 @@ from digest.theme import theme_dirs
 
 
 def start_watching(preview, on_change, stop: threading.Event) -> list[threading.Thread]:
-    """Call `on_change()` after each save, from background threads, until `stop` is set."""
+    """Call `on_change()` after each save, from background threads, until `stop` is set.
+
+    Returns once the watches are in place, so a save made right after is never missed.
+    """
     issue, config = preview.issue_path.resolve(), preview.config_path.resolve()
     themes = [folder.resolve() for folder in theme_dirs(config.parent)]
 
@@ -23,12 +26,16 @@ def start_watching(preview, on_change, stop: threading.Event) -> list[threading.
     # may hold a .venv of thousands); the theme with them (icons/).
     flat = {issue.parent, config.parent} | {source.parent for source in preview.image_sources()}
     flat = {folder for folder in flat if not any(folder.is_relative_to(t) for t in themes)}
+    groups = [(sorted(flat), False), (themes, True)]
+    stops = [_Stop(stop) for _ in groups]
     threads = [
-        threading.Thread(target=_watch, args=(sorted(flat), False, wanted, on_change, stop), daemon=True),
-        threading.Thread(target=_watch, args=(themes, True, wanted, on_change, stop), daemon=True),
+        threading.Thread(target=_watch, args=(folders, recursive, wanted, on_change, group_stop), daemon=True)
+        for (folders, recursive), group_stop in zip(groups, stops)
     ]
     for thread in threads:
         thread.start()
+    for group_stop in stops:
+        group_stop.ready.wait(timeout=5)
     return threads
 
 
@@ -38,3 +45,14 @@ def _watch(folders, recursive, wanted, on_change, stop) -> None:
     # step: how long the folder must be quiet before a build starts, so one save is one build.
     for _ in watch(*folders, watch_filter=wanted, recursive=recursive, stop_event=stop, step=30, raise_interrupt=False):
         on_change()
+
+
+class _Stop:
+    """The stop event watchfiles polls. It first polls it once the watch is in place: then `ready` is set."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop, self.ready = stop, threading.Event()
+
+    def is_set(self) -> bool:
+        self.ready.set()
+        return self.stop.is_set()
