@@ -12,7 +12,7 @@ def test_every_local_image_points_at_the_preview(sample_email):
     assert sample_email.images, "the sample has local images"
     for image in sample_email.images:
         assert image.url not in out
-        assert f'src="/assets/{image.path}"' in out
+        assert f'src="/assets/{image.path}?v={image.source.stat().st_mtime_ns}"' in out
     assert "https://www.example.org/newsletter/" not in out
 
 

@@ -305,3 +305,25 @@ def _first_free_port(ports) -> int:
             except OSError:
                 continue
     pytest.skip("every port the preview would try is taken on this machine")
+
+
+def test_saving_an_image_of_the_email_gives_the_frame_its_new_address(served, newsletter):
+    logo = newsletter.root / "issues" / "images" / "logo.png"
+    before = get(served, "/email.html")[2]
+    assert f"/assets/issues/images/logo.png?v={logo.stat().st_mtime_ns}".encode() in before
+    logo.write_bytes(logo.read_bytes())
+    os.utime(logo, ns=(logo.stat().st_atime_ns, logo.stat().st_mtime_ns + 10**9))
+    wait_for(lambda: f"logo.png?v={logo.stat().st_mtime_ns}".encode() in get(served, "/email.html")[2])
+
+
+def test_the_page_files_ship_in_the_wheel(tmp_path):
+    import zipfile
+
+    from hatchling.builders.wheel import WheelBuilder
+
+    from digest.preview.server import PAGE_FILES
+
+    wheel = WheelBuilder(str(Path(__file__).resolve().parent.parent)).build(directory=str(tmp_path), versions=["standard"])
+    names = zipfile.ZipFile(next(wheel)).namelist()
+    for name, _ in PAGE_FILES.values():
+        assert f"digest/preview/page/{name}" in names

@@ -45,10 +45,11 @@ def running(issue_path: Path, config_path: Path | None = None, port: int | None 
     state = Preview(issue_path, config_path)
     report(*state.rebuild())
     server = bind(state, port)
-    stop = threading.Event()
-    watchers = start_watching(state, lambda: report(*state.rebuild()), stop)
     server.start()
+    stop = threading.Event()
+    watchers = []
     try:
+        watchers = start_watching(state, lambda: report(*state.rebuild()), stop)
         yield server
     finally:
         stop.set()

@@ -28,7 +28,8 @@ def frame_html(email, scheme: str) -> str:
     """
     out = email.html
     for image in email.images:
-        local = ASSETS + quote(image.path)
+        # The file's mtime in the address: the browser may keep an image until the file changes.
+        local = f"{ASSETS}{quote(image.path)}?v={_mtime(image.source)}"
         for url in {image.url, html.escape(image.url)}:  # as written in attributes, where & is &amp;
             out = re.sub(re.escape(url) + r"(?=[\"'\s)])", local, out)
 
@@ -41,6 +42,13 @@ def frame_html(email, scheme: str) -> str:
     extra = f'<base target="_blank"><style>:root {{ color-scheme: {scheme} !important; }}</style>'
     head_end = _HEAD_END.search(out)
     return out[: head_end.start()] + extra + out[head_end.start() :] if head_end else extra + out
+
+
+def _mtime(path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def links(email_html: str) -> list[dict[str, str]]:

@@ -91,6 +91,7 @@ class Handler(BaseHTTPRequestHandler):
     server: PreviewServer
     server_version = "digest-preview"
     timeout = 30  # a client that connects and says nothing does not keep a thread for ever
+    disable_nagle_algorithm = True  # headers and body go out as two writes; Nagle would hold the body ~40 ms
 
     def version_string(self) -> str:
         return self.server_version
@@ -145,14 +146,15 @@ class Handler(BaseHTTPRequestHandler):
             body = source.read_bytes()
         except OSError:
             return self.send(404, b"Not found.", head=head)
-        self.send(200, body, content_type, head)
+        # The frame asks for images by path and mtime (frame.py): an address that never changes content.
+        self.send(200, body, content_type, head, cache="private, max-age=86400, immutable")
 
     def send(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8", head: bool = False,
-             csp: str = PAGE_CSP) -> None:
+             csp: str = PAGE_CSP, cache: str = "no-store") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")  # every build is new; never show a stale one
+        self.send_header("Cache-Control", cache)  # every build is new: never show a stale one
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("Content-Security-Policy", csp)

@@ -22,7 +22,9 @@ class Preview:
         self.version = 0  # counts every build, good or not
         self.email_version = 0  # counts good builds: the page reloads its frame when this changes
         self.closed = False
-        self._state = {"version": 0, "email_version": 0, "error": None}
+        # Tells the page a restarted preview from the one it saw: its counts start again from 1.
+        self.run = time.time_ns()
+        self._state = {"version": 0, "email_version": 0, "error": None, "run": self.run}
         self._state_json = json.dumps(self._state)
         self._build_lock = threading.Lock()
         self._changed = threading.Condition()

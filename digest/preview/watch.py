@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import click
+
 from digest.theme import theme_dirs
 
 
@@ -43,8 +45,12 @@ def _watch(folders, recursive, wanted, on_change, stop) -> None:
     from watchfiles import watch
 
     # step: how long the folder must be quiet before a build starts, so one save is one build.
-    for _ in watch(*folders, watch_filter=wanted, recursive=recursive, stop_event=stop, step=30, raise_interrupt=False):
-        on_change()
+    try:
+        for _ in watch(*folders, watch_filter=wanted, recursive=recursive, stop_event=stop, step=30, raise_interrupt=False):
+            on_change()
+    except Exception as exc:  # a watched folder deleted, or the system's limit on watches reached
+        stop.ready.set()
+        click.echo(f"digest preview: no longer sees saves in {', '.join(map(str, folders))} ({exc}); restart it", err=True)
 
 
 class _Stop:

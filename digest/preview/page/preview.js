@@ -8,7 +8,7 @@ const frames = [$("frame-a"), $("frame-b")];
 const prefs = { width: "600", theme: "light", view: "html" };
 let front = 0;          // index of the frame on show
 let state = null;       // the last state from the server
-let shown = "";         // "<email version>-<theme>" of the frame on show
+let shown = "";         // "<run>-<email version>-<theme>" of the frame on show
 let loading = false, again = false;
 
 try { Object.assign(prefs, JSON.parse(localStorage.getItem("digest-preview") || "{}")); } catch (e) { /* private mode */ }
@@ -34,7 +34,7 @@ for (const input of document.querySelectorAll("fieldset input")) {
 function loadFrame() {
   if (!state || !state.email_version) return;
   if (loading) { again = true; return; }
-  const want = `${state.email_version}-${prefs.theme}`;
+  const want = `${state.run}-${state.email_version}-${prefs.theme}`;
   if (want === shown) return;
   loading = true;
   const old = frames[front], next = frames[1 - front];
@@ -80,7 +80,7 @@ function showLinks(links) {
 }
 
 function apply(next) {
-  const emailChanged = !state || next.email_version !== state.email_version;
+  const emailChanged = !state || next.email_version !== state.email_version || next.run !== state.run;
   state = next;
   $("issue").textContent = next.issue || "";
   const error = $("error");
