@@ -53,8 +53,10 @@ function loadFrame() {
 }
 
 async function loadText(version) {
-  const answer = await fetch(`/email.txt?v=${version}`);
-  if (answer.ok && state.email_version === version) $("text").textContent = await answer.text();
+  try {
+    const answer = await fetch(`/email.txt?v=${version}`);
+    if (answer.ok && state.email_version === version) $("text").textContent = await answer.text();
+  } catch (e) { /* the server stopped: the event stream's error says so */ }
 }
 
 function showLinks(links) {
