@@ -15,6 +15,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from digest.cli import cli
+from digest.exceptions import where
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 def test_a_missing_issue_is_one_line_and_exit_1(tmp_path):
     result = CliRunner().invoke(cli, ["preview", str(tmp_path / "nope.yaml"), "--no-open"])
     assert result.exit_code == 1
-    assert result.output.strip() == f"{tmp_path / 'nope.yaml'}: no such issue file"
+    assert result.output.strip() == f"{where(tmp_path / 'nope.yaml')}: no such issue file"
 
 
 def test_no_digest_toml_is_one_line_and_exit_1(tmp_path):
