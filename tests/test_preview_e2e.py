@@ -54,6 +54,7 @@ def test_edit_break_and_fix_an_issue_while_the_page_is_open(newsletter, browser,
         requests, errors = [], []
         page.on("request", lambda request: requests.append(request.url))
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))  # CSP, 404s
         page.goto(server.url)
         frame_text_has(page, "A trial of something")
 
