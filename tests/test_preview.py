@@ -84,6 +84,14 @@ def test_a_real_process_serves_the_issue_opens_the_browser_and_stops_on_ctrl_c(n
     assert "Built " in err
 
 
+def test_sigterm_stops_it_as_cleanly_as_ctrl_c(newsletter):
+    process, url = _start([str(newsletter.issue), "--port", "0", "--no-open"])
+    process.terminate()
+    _, err = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "Stopped the preview." in err and "Traceback" not in err
+
+
 def test_no_open_prints_the_address_and_opens_nothing(newsletter, tmp_path):
     record = tmp_path / "opened.txt"
     browser = tmp_path / "browser.sh"

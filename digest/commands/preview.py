@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 import time
 from pathlib import Path
@@ -21,10 +22,14 @@ def preview(issue_path: Path, config_path: Path | None, port: int | None, open_b
             from digest.browser import open_in_browser
 
             open_in_browser(server.url)
+        # Ctrl-C, or a polite kill (SIGTERM), ends the wait; both stop the server the same clean way.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
             pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     click.echo("Stopped the preview.", err=True)
 
 
@@ -42,14 +47,14 @@ def running(issue_path: Path, config_path: Path | None = None, port: int | None 
     if config_path is None:
         raise ConfigError(f"no {CONFIG_NAME} found in this folder or any folder above it (use --config, or run 'digest init')", issue_path)
     report = report or _report
-    state = Preview(issue_path, config_path)
-    report(*state.rebuild())
-    server = bind(state, port)
+    shown = Preview(issue_path, config_path)
+    report(*shown.rebuild())
+    server = bind(shown, port)
     server.start()
     stop = threading.Event()
     watchers = []
     try:
-        watchers = start_watching(state, lambda: report(*state.rebuild()), stop)
+        watchers = start_watching(shown, lambda: report(*shown.rebuild()), stop)
         yield server
     finally:
         stop.set()
@@ -58,6 +63,10 @@ def running(issue_path: Path, config_path: Path | None = None, port: int | None 
             thread.join(timeout=2)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _report(ok: bool, line: str) -> None:
-    suffix = "" if ok else "  (the page keeps the last good version)"
+    suffix = "" if ok else "  (shown in the page too; fix it and save again)"
     click.echo(f"{time.strftime('%H:%M:%S')} {line}{suffix}", err=True)
