@@ -36,12 +36,19 @@ def cli():
 @click.option("--eml", is_flag=True, help="Also write email.eml, the whole message, to open in a mail program or send with 'digest send'.")
 @click.option("--copy", type=click.Choice(["html", "text"]), help="Also put the HTML or the text part on the clipboard, to paste into the platform.")
 @click.option("--force", is_flag=True, help="Write the email even when the checks find errors.")
-def build(issues, out_dir, config_path, stdout, platform, eml, copy, force):
+@click.option("--open", "open_browser", is_flag=True, help="Open each built email in the browser.")
+def build(issues, out_dir, config_path, stdout, platform, eml, copy, force, open_browser):
     """Build the email for each ISSUE file (after the checks of 'digest check', without --links)."""
     from digest.commands.build import build as run
 
+    if open_browser and stdout:
+        raise click.UsageError("--open shows the built files: leave out --stdout to write them")
     for folder in run(list(issues), out_dir, config_path, stdout, platform=platform, eml=eml, copy=copy, force=force):
         click.echo(f"Built {folder}/email.html and email.txt{' and email.eml' if eml else ''}", err=True)
+        if open_browser:
+            from digest.browser import open_in_browser
+
+            open_in_browser((folder / "email.html").resolve().as_uri())
     if copy:
         click.echo(f"Copied the {'HTML' if copy == 'html' else 'text part'} to the clipboard", err=True)
 
@@ -62,6 +69,18 @@ def check(issues, fmt, strict, links, config_path, platform):
     from digest.commands.check import check as run
 
     sys.exit(run(list(issues), config_path, fmt, strict, links, platform))
+
+
+@cli.command()
+@click.argument("issue", type=existing_file)
+@click.option("--port", type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (default: 8000, or the next free one).")
+@click.option("--no-open", is_flag=True, help="Do not open the browser; just print the address.")
+@click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
+def preview(issue, port, no_open, config_path):
+    """Show ISSUE in the browser as subscribers will see it, rebuilt on every save."""
+    from digest.commands.preview import preview as run
+
+    run(issue, config_path, port, open_browser=not no_open)
 
 
 @cli.command()

@@ -1,0 +1,72 @@
+"""`digest preview`: serve an issue on 127.0.0.1 and rebuild it on every save, until Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from digest.config import CONFIG_NAME, find_config
+from digest.exceptions import ConfigError, IssueError
+
+
+def preview(issue_path: Path, config_path: Path | None, port: int | None, open_browser: bool) -> None:
+    with running(issue_path, config_path, port) as server:
+        click.echo(f"Previewing {issue_path} at {server.url}")
+        click.echo("It rebuilds on every save of the issue, digest.toml or the theme. Press Ctrl-C to stop.", err=True)
+        if open_browser:
+            from digest.browser import open_in_browser
+
+            open_in_browser(server.url)
+        # Ctrl-C, or a polite kill (SIGTERM), ends the wait; both stop the server the same clean way.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    click.echo("Stopped the preview.", err=True)
+
+
+@contextlib.contextmanager
+def running(issue_path: Path, config_path: Path | None = None, port: int | None = None, report=None):
+    """A preview server, watching and serving in background threads while the `with` block runs."""
+    from digest.preview.server import bind
+    from digest.preview.state import Preview
+    from digest.preview.watch import start_watching
+
+    # Without the issue file or digest.toml there is nothing to watch; any other error shows in the page.
+    if not issue_path.is_file():
+        raise IssueError("no such issue file" if not issue_path.exists() else "is a folder, not an issue file", issue_path)
+    config_path = config_path or find_config(issue_path.parent)
+    if config_path is None:
+        raise ConfigError(f"no {CONFIG_NAME} found in this folder or any folder above it (use --config, or run 'digest init')", issue_path)
+    report = report or _report
+    shown = Preview(issue_path, config_path)
+    report(*shown.rebuild())
+    server = bind(shown, port)
+    server.start()
+    stop = threading.Event()
+    watchers = []
+    try:
+        watchers = start_watching(shown, lambda: report(*shown.rebuild()), stop)
+        yield server
+    finally:
+        stop.set()
+        server.close()
+        for thread in watchers:
+            thread.join(timeout=2)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _report(ok: bool, line: str) -> None:
+    suffix = "" if ok else "  (shown in the page too; fix it and save again)"
+    click.echo(f"{time.strftime('%H:%M:%S')} {line}{suffix}", err=True)

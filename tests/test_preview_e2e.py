@@ -1,0 +1,140 @@
+"""End to end: Debian's Chromium, driven by Playwright, on a real preview server, while the issue is edited."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from digest.commands.preview import running
+from digest.exceptions import where
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+FRAME = "document.querySelector('iframe.front')"
+SURFACE = f"getComputedStyle({FRAME}.contentDocument.querySelector('.dm-surface')).backgroundColor"
+LONG_SUMMARY = "".join(f"      Paragraph {n} of a summary long enough to scroll the email on a phone.\n\n" for n in range(12))
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def wait_until(page, expression: str, arg=None, timeout: float = 10.0):
+    # Polled from Python: Playwright's own in-page polling evaluates strings, which the page's CSP forbids.
+    deadline = time.monotonic() + timeout
+    while not (value := page.evaluate(expression, arg)):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression} ({arg})"
+        time.sleep(0.02)
+    return value
+
+
+def frame_text_has(page, text: str) -> None:
+    wait_until(page, f"t => {FRAME}?.contentDocument?.body?.innerText.includes(t)", text)
+
+
+def test_edit_break_and_fix_an_issue_while_the_page_is_open(newsletter, browser, tmp_path):
+    issue = newsletter.issue.read_text().replace("      Our words.\n", "      Our words.\n\n" + LONG_SUMMARY)
+    newsletter.write_issue(issue)
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        requests, errors = [], []
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))  # CSP, 404s
+        page.goto(server.url)
+        frame_text_has(page, "A trial of something")
+
+        # The inbox line, and the email's images, served by the preview from disk.
+        assert page.inner_text("#sender") == "Test News"
+        assert page.inner_text("#subject") == "A subject line that is long enough"
+        assert page.inner_text("#preheader").startswith("A preheader")
+        assert page.evaluate(f"[...{FRAME}.contentDocument.images].every(i => i.complete && i.naturalWidth > 0)")
+        assert "Find out more" in page.inner_text("#links")
+
+        # Width, with the keyboard: the radio group moves with the arrow keys.
+        page.focus("input[name=width][value='600']")
+        page.keyboard.press("ArrowRight")
+        assert page.is_checked("input[name=width][value='375']")
+        assert page.evaluate(f"{FRAME}.contentWindow.innerWidth") == 375
+
+        # Theme: the email's own dark styles apply; the scroll position stays where the editor left it.
+        assert page.evaluate(SURFACE) == "rgb(255, 255, 255)"
+        page.evaluate(f"{FRAME}.contentWindow.scrollTo(0, 400)")
+        page.focus("input[name=theme][value='light']")
+        page.keyboard.press("ArrowRight")
+        wait_until(page, "() => document.body.dataset.shown.endsWith('-dark')")
+        assert page.evaluate(SURFACE) == "rgb(31, 35, 40)"  # colours.dark_surface, #1f2328
+        assert page.evaluate(f"{FRAME}.contentWindow.scrollY") == 400
+
+        # A save appears without a reload, in the same width, theme and place.
+        newsletter.write_issue(issue.replace("A trial of something", "A trial of something new"))
+        frame_text_has(page, "A trial of something new")
+        assert page.evaluate(f"{FRAME}.contentWindow.innerWidth") == 375
+        assert page.evaluate(SURFACE) == "rgb(31, 35, 40)"
+        assert page.evaluate(f"{FRAME}.contentWindow.scrollY") == 400
+
+        # A broken save: the error line shows, the last good email stays.
+        newsletter.write_issue(issue.replace("date: 2024-05-14", "date: 14 May"))
+        page.wait_for_selector("#error:not([hidden])")
+        error = page.inner_text("#error")
+        assert error.startswith(f"{where(newsletter.issue)}:3: date: '14 May' is not a date")
+        assert "Showing the last good version" in error
+        assert "A trial of something new" in page.evaluate(f"{FRAME}.contentDocument.body.innerText")
+        page.screenshot(path=tmp_path / "preview-broken.png")
+
+        # The next good save recovers.
+        newsletter.write_issue(issue.replace("A trial of something", "A trial of something fixed"))
+        frame_text_has(page, "A trial of something fixed")
+        page.wait_for_selector("#error", state="hidden")
+
+        # The plain-text part.
+        page.check("input[name=view][value=text]")
+        wait_until(page, "() => document.getElementById('text').innerText.includes('A trial of something fixed')")
+        assert page.is_visible("#text")
+        page.check("input[name=view][value=html]")
+        page.screenshot(path=tmp_path / "preview.png")
+        print(f"screenshots: {tmp_path / 'preview.png'}, {tmp_path / 'preview-broken.png'}")
+
+        assert requests and all(url.startswith((server.url, "data:")) for url in requests), requests
+        assert errors == []
+
+
+def test_script_in_the_email_never_runs(newsletter, browser):
+    # A theme is the only way to get a <script> into the email (issue text is escaped); the preview must
+    # still not run it, neither in its frame nor when the frame's address is opened on its own.
+    from digest.theme import DEFAULT_THEME
+
+    theme = newsletter.root / "templates"
+    shutil.copytree(DEFAULT_THEME, theme)
+    template = theme / "email.mjml.j2"
+    hostile = (
+        "<mj-raw><script>document.title = 'pwned'; parent.document.body.dataset.pwned = 'script';</script>"
+        "<img src=\"/nothing.png\" alt=\"\" onerror=\"parent.document.body.dataset.pwned = 'handler'\"></mj-raw>"
+    )
+    template.write_text(template.read_text().replace('css-class="dm-page">', 'css-class="dm-page">' + hostile, 1))
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        page = browser.new_page()
+        html = page.request.get(server.url + "email.html").text()
+        assert "<script>document.title = 'pwned'" in html and "onerror=" in html
+        page.goto(server.url)
+        frame_text_has(page, "A trial of something")
+        page.wait_for_timeout(300)
+        assert page.evaluate("document.body.dataset.pwned") is None
+        assert page.evaluate(f"{FRAME}.contentDocument.title") != "pwned"
+        page.goto(server.url + "email.html")
+        page.wait_for_timeout(300)
+        assert page.title() != "pwned"
