@@ -286,7 +286,6 @@ def check_images(*, page: Page, where: Locator, **_) -> list[Finding]:
 
 def check_links(*, email, page: Page, where: Locator, newsletter: Newsletter, platform: str, **_) -> list[Finding]:
     tags = platform_tags(platform)
-    entry_links = {e.link for e in email.issue.entries}
     buttons = {(e.link, BUTTON_LABEL) for e in email.issue.entries if e.link_label == BUTTON_LABEL}
     findings = []
     seen: Counter[str] = Counter()

@@ -9,6 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from digest.exceptions import ConfigError
+from digest.files import read_text
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
 from digest.model import Colours, Image, Newsletter, SocialLink
 from digest.theme import icon_path
@@ -49,14 +50,7 @@ def find_config(start: Path) -> Path | None:
 
 
 def load_config(path: Path) -> Newsletter:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such file", path) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError("is not UTF-8 text", path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot be read ({exc.strerror})", path) from None
+    text = read_text(path, ConfigError)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -14,14 +14,14 @@ import json
 import math
 import os
 import re
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from digest import __version__
-from digest.exceptions import TrialError
+from digest.exceptions import DigestError, TrialError
+from digest.files import read_text, write_atomically
 from digest.inline import MERGE_TAG
 from digest.markup import escape, link_problem, plain_text
 from digest.model import Newsletter
@@ -75,14 +75,7 @@ def parse_id(text: str, file=None, line: int | None = None, field: str | None = 
 
 def ids_from_file(path: Path) -> list[str]:
     """NCT ids from a file, one a line; blank lines and lines starting with # are ignored."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise TrialError("no such file", path) from None
-    except UnicodeDecodeError:
-        raise TrialError("is not UTF-8 text", path) from None
-    except OSError as exc:
-        raise TrialError(f"cannot be read ({exc.strerror})", path) from None
+    text = read_text(path, TrialError)
     ids = []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
@@ -272,12 +265,8 @@ def _reason(exc) -> str:
 def _save(path: Path, content: bytes) -> None:
     # The cache only saves a re-fetch: a folder we cannot write is no reason to stop.
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(staging, path)
-    except OSError:
+        write_atomically(path, content)
+    except DigestError:
         pass
 
 

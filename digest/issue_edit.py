@@ -10,15 +10,14 @@ never "fixed".
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from digest.exceptions import IssueError
+from digest.files import decode, read_bytes
 
 _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a line break
 _PLAIN = re.compile(r"[\w(][^\n]*")
@@ -39,14 +38,7 @@ class IssueFile:
 def open_issue(path: Path) -> IssueFile:
     from digest.ctgov import study_id_in
 
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise IssueError("no such issue file", path) from None
-    except UnicodeDecodeError:
-        raise IssueError("is not UTF-8 text: save it as UTF-8 in your editor", path) from None
-    except OSError as exc:
-        raise IssueError(f"cannot be read ({exc.strerror})", path) from None
+    text = decode(read_bytes(path, IssueError, missing="no such issue file"), path, IssueError)  # a BOM stays
     root = _compose(text, path)
     if not isinstance(root, yaml.MappingNode):
         raise IssueError("an issue starts with 'subject:', 'preheader:', 'date:' … on their own lines", path)
@@ -207,21 +199,3 @@ def _compose(text: str, path: Path) -> yaml.Node:
     except yaml.YAMLError as exc:
         raise IssueError(f"YAML syntax: {exc}", path) from None
 
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step: a crash leaves the old file or the new one, never half of one."""
-    try:
-        mode = path.stat().st_mode & 0o7777
-        fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise IssueError(f"cannot be written ({exc.strerror})", path) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(staging, mode)
-        os.replace(staging, path)
-    except OSError as exc:
-        os.unlink(staging)
-        raise IssueError(f"cannot be written ({exc.strerror})", path) from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,6 +19,8 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from digest.checks import ERROR, INFO, WARNING, Finding, Locator, parse_html, is_merge_tag
+from digest.exceptions import DigestError
+from digest.files import write_atomically
 from digest.platforms import platform_tags
 
 CACHE_ENV = "DIGEST_LINK_CACHE"  # a file path; tests and CI point it away from the user's cache
@@ -207,14 +208,7 @@ class _Cache:
             if result.ok and not result.cached:
                 self.entries[result.url] = {"checked": now, "status": result.status,
                                             "final_url": result.final_url, "redirect": result.redirect}
-        temp = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=".links.", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"version": 1, "links": self.entries}, out)
-            os.replace(temp, self.path)
-        except OSError:
-            # A cache we cannot write only costs time on the next run.
-            if temp is not None:
-                Path(temp).unlink(missing_ok=True)
+            write_atomically(self.path, json.dumps({"version": 1, "links": self.entries}).encode("utf-8"))
+        except DigestError:
+            pass  # a cache we cannot write only costs time on the next run

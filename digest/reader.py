@@ -15,6 +15,7 @@ import yaml
 
 from digest.assets import resolve_image
 from digest.exceptions import IssueError
+from digest.files import decode, read_bytes
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
 from digest.model import Entry, Issue, Newsletter, Text
 from digest.platforms import FIRST_NAME
@@ -86,23 +87,12 @@ class _IssueReader:
         )
 
     def compose(self) -> yaml.Node:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            raise IssueError("no such issue file", self.path) from None
-        except IsADirectoryError:
-            raise IssueError("is a folder, not an issue file", self.path) from None
-        except OSError as exc:
-            raise IssueError(f"cannot be read ({exc.strerror})", self.path) from None
+        data = read_bytes(self.path, IssueError, missing="no such issue file")
         if not data.strip():
             raise IssueError("the issue file is empty", self.path)
         if b"\x00" in data:
             raise IssueError("is not a text file (it contains binary data)", self.path, data[: data.index(b"\x00")].count(b"\n") + 1)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise IssueError("is not UTF-8 text: save it as UTF-8 in your editor", self.path, line) from None
+        text = decode(data, self.path, IssueError)
         try:
             node = yaml.compose(text.lstrip("\ufeff"), Loader=_LOADER)
         except yaml.MarkedYAMLError as exc:

@@ -75,7 +75,7 @@ def test_found_next_to_or_above_the_issue(newsletter):
         (BASE + 'footer = "[x](javascript:alert(1))"\n', "digest.toml:6: footer: the link 'javascript:alert(1)' must start with"),
         (BASE + "name = \"again\"\n", "digest.toml:6: is not valid TOML"),
         ('name = "unclosed\n', "digest.toml:1: is not valid TOML"),
-        (b'name = "caf\xe9"\n', "digest.toml: is not UTF-8 text"),
+        (b'name = "caf\xe9"\n', "digest.toml:1: is not UTF-8 text: save it as UTF-8"),
     ],
 )
 def test_bad_config_names_line_and_key(newsletter, monkeypatch, text, expected):

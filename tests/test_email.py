@@ -8,10 +8,9 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 from lxml import html as lxml_html
 
-from conftest import REPO, SAMPLE_ISSUE
+from conftest import SAMPLE_ISSUE
 
 # A copy of ../shared/seed/sample-newsletter.txt: the newsletter the sample issue reproduces.
 SEED = Path(__file__).parent / "fixtures" / "sample-newsletter.txt"

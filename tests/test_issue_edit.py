@@ -11,7 +11,13 @@ import yaml
 from conftest import SAMPLE_ISSUE
 from digest.config import load_config
 from digest.exceptions import IssueError
-from digest.issue_edit import append_entries, open_issue, render_entries, write_atomically
+from digest.files import write_atomically as write_bytes
+from digest.issue_edit import append_entries, open_issue, render_entries
+
+
+def write_atomically(path, text: str) -> None:
+    # How `digest trial` saves an issue: digest.files' atomic write, with the issue's error.
+    write_bytes(path, text.encode("utf-8"), IssueError)
 from digest.reader import read_issue
 
 NEW = {

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from digest.config import CONFIG_NAME
 from digest.exceptions import ConfigError
-from digest.starter import render_starter, write_new_file
+from digest.files import create
+from digest.starter import render_starter
 
 
 def init(directory: Path, name: str) -> list[Path]:
@@ -16,6 +17,6 @@ def init(directory: Path, name: str) -> list[Path]:
         raise ConfigError("already exists: this folder is a newsletter already", config)
     today = datetime.date.today()
     issue = directory / "issues" / f"{today.isoformat()}-first-issue.yaml"
-    write_new_file(config, render_starter("digest.toml.j2", name=name))
-    write_new_file(issue, render_starter("issue.yaml.j2", subject=f"{name}: first issue", date=today.isoformat(), path=issue.relative_to(directory)))
+    create(config, render_starter("digest.toml.j2", name=name))
+    create(issue, render_starter("issue.yaml.j2", subject=f"{name}: first issue", date=today.isoformat(), path=issue.relative_to(directory)))
     return [config, issue]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from digest.config import find_config
 from digest.exceptions import DigestError
-from digest.starter import render_starter, write_new_file
+from digest.files import create
+from digest.starter import render_starter
 
 
 def new(title: str, date_text: str | None, issues_dir: Path | None) -> Path:
@@ -21,5 +22,5 @@ def new(title: str, date_text: str | None, issues_dir: Path | None) -> Path:
         issues_dir = (config.parent if config else Path.cwd()) / "issues"
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60].strip("-") or "issue"
     path = issues_dir / f"{date.isoformat()}-{slug}.yaml"
-    write_new_file(path, render_starter("issue.yaml.j2", subject=title or "Subject of the email", date=date.isoformat(), path=path))
+    create(path, render_starter("issue.yaml.j2", subject=title or "Subject of the email", date=date.isoformat(), path=path))
     return path

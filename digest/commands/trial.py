@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from digest.exceptions import TrialError
+from digest.exceptions import IssueError, TrialError
 
 
 def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, config_path: Path | None,
@@ -71,12 +71,13 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
     if not entries:
         return None
 
-    from digest.issue_edit import append_entries, render_entries, write_atomically
+    from digest.files import write_atomically
+    from digest.issue_edit import append_entries, render_entries
 
     if issue is None:
         click.echo(render_entries(entries, gap=True), nl=False)
         return None
-    write_atomically(issue_path, append_entries(issue, entries))
+    write_atomically(issue_path, append_entries(issue, entries).encode("utf-8"), IssueError)
     for entry in entries:
         _warn(f"Added {entry['nct_id']} ({entry['institution']}) to {issue_path}")
     return None

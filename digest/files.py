@@ -1,0 +1,73 @@
+"""Files on disk, read and written the way every part of digest needs them: errors an editor can act on,
+and writes that leave the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from digest.exceptions import DigestError
+
+
+def read_bytes(path: Path, error: type[DigestError] = DigestError, missing: str = "no such file") -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise error(missing, path) from None
+    except IsADirectoryError:
+        raise error("is a folder, not a file", path) from None
+    except OSError as exc:
+        raise error(f"cannot be read ({exc.strerror})", path) from None
+
+
+def read_text(path: Path, error: type[DigestError] = DigestError, missing: str = "no such file") -> str:
+    """The file as UTF-8 text (a byte-order mark, which some editors write, is dropped)."""
+    return decode(read_bytes(path, error, missing), path, error).removeprefix("\ufeff")
+
+
+def decode(data: bytes, path: Path, error: type[DigestError] = DigestError) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error("is not UTF-8 text: save it as UTF-8 in your editor", path, line) from None
+
+
+def write_atomically(path: Path, data: bytes, error: type[DigestError] = DigestError) -> None:
+    """Replace (or create) `path` in one step, keeping the permissions of the file it replaces."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise error(f"cannot be written ({exc.strerror})", path) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(staging, mode)
+        os.replace(staging, path)
+    except OSError as exc:
+        Path(staging).unlink(missing_ok=True)
+        raise error(f"cannot be written ({exc.strerror})", path) from None
+
+
+def create(path: Path, text: str, error: type[DigestError] = DigestError) -> None:
+    """Create `path` with `text`, whole or not at all, and never over a file that exists."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        try:
+            os.link(staging, path)  # fails if `path` exists, where a rename would replace it
+        finally:
+            os.unlink(staging)
+    except FileExistsError:
+        raise error("already exists: choose another title or date", path) from None
+    except OSError as exc:
+        raise error(f"cannot be written ({exc.strerror})", path) from None
