@@ -171,8 +171,6 @@ class _ConfigReader:
 
     def sender(self, data: dict) -> str:
         """`Name <address@example.org>`: the From of the .eml export and of test sends."""
-        from email.headerregistry import Address
-
         value = self.text(data, "sender")
         # "Name <address>" with any name (commas too, no quotes needed), or a bare address.
         match = re.fullmatch(r"([^<>]*?)\s*<([^<>]*)>|([^<>]*)", value)
@@ -183,10 +181,11 @@ class _ConfigReader:
         local, _, domain = address.rpartition("@")
         if not local or "." not in domain or any(c in address for c in ' <>"(),;:[]\\') or "\n" in value:
             raise self.error("sender", f"{value!r} is not an email address; {shape}")
-        try:
-            return str(Address(display_name=name, username=local, domain=domain))  # as typed, quoted if need be
-        except (ValueError, IndexError) as exc:
-            raise self.error("sender", f"{value!r} is not an email address ({exc}); {shape}") from None
+        if not name:
+            return address
+        if any(c in name for c in '()<>@,;:\\".[]'):  # RFC 5322 quotes such a name, as email.utils would
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return f"{name} <{address}>"
 
     def unsubscribe(self, data: dict) -> tuple[str, ...]:
         """One-click unsubscribe for the List-Unsubscribe header: an https:// address, a mailto:, or both."""
