@@ -121,5 +121,7 @@ def _collapse_style_whitespace(html: str) -> str:
         css = re.sub(r"\s*([{};,])\s*", r"\1", re.sub(r"\s+", " ", match.group(2))).strip()
         return match.group(1) + css + match.group(3)
 
-    parts = _COMMENT.split(html)
-    return "".join(part if part.startswith("<!--") else _STYLE_BLOCK.sub(collapse, part) for part in parts)
+    end = html.find("</head>")  # MRML writes every <style> into <head>: the body is left as it is
+    end = len(html) if end < 0 else end
+    parts = _COMMENT.split(html[:end])
+    return "".join(part if part.startswith("<!--") else _STYLE_BLOCK.sub(collapse, part) for part in parts) + html[end:]
