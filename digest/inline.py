@@ -54,9 +54,29 @@ def _load_premailer():
         import cssutils
 
         cssutils.profile.removeProfile(all=True)
+        premailer.Inliner = _inliner_class(premailer.Premailer)
         logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
         _premailer = premailer
     return _premailer
+
+
+def _inliner_class(base):
+    class Inliner(base):
+        """premailer, minus one repeated cost: it turns the same theme CSS into the same rules on every run
+        (~2 ms of a 10 ms rebuild). The rules depend only on the CSS and on options that digest never varies."""
+
+        _rules: dict = {}
+
+        def _parse_style_rules(self, css_body, ruleset_index):
+            key = (css_body, ruleset_index)
+            if key not in self._rules:
+                if len(self._rules) > 64:
+                    self._rules.clear()
+                self._rules[key] = super()._parse_style_rules(css_body, ruleset_index)
+            rules, leftover = self._rules[key]
+            return list(rules), list(leftover)
+
+    return Inliner
 
 
 class _NoNetwork(types.ModuleType):
@@ -86,7 +106,7 @@ def inline_css(html: str, css: str) -> str:
     body = MERGE_TAG.sub(protect, body)
     # MRML's own <style> blocks (resets, media queries, dark mode) are for the client to apply, not to inline.
     body = _STYLE_TAG.sub(r'\g<0> data-premailer="ignore"', body)
-    inliner = premailer.Premailer(
+    inliner = premailer.Inliner(
         body,
         allow_network=False,
         base_url=None,
