@@ -19,6 +19,10 @@ import yaml
 from digest.exceptions import IssueError
 from digest.files import decode, read_bytes
 
+# libyaml, where PyYAML has it, for reading values back; the pure-Python parser where positions matter,
+# since its marks count characters (libyaml's count the bytes of the UTF-8 text).
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a line break
 _PLAIN = re.compile(r"[\w(][^\n]*")
 
@@ -130,8 +134,8 @@ def _check(issue: IssueFile, result: str, entries: list[dict], block: str) -> No
     """Parse the result: the old document's values all there and unchanged, the new entries as rendered."""
     try:
         old_root = issue.root
-        new_root = yaml.compose(result.lstrip("\ufeff"), Loader=yaml.SafeLoader)
-        expected_new = [_value(n) for n in yaml.compose(render_entries(entries, 0, 2), Loader=yaml.SafeLoader).value]
+        new_root = yaml.compose(result.lstrip("\ufeff"), Loader=_FAST_LOADER)
+        expected_new = [_value(n) for n in yaml.compose(render_entries(entries, 0, 2), Loader=_FAST_LOADER).value]
     except (yaml.YAMLError, IssueError):
         raise _refuse(issue, "the entries list has a layout digest cannot add to safely") from None
     old, new = dict(_value(old_root)), dict(_value(new_root))
