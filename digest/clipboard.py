@@ -33,11 +33,11 @@ def copy_text(text: str) -> None:
     except pyperclip.PyperclipException:
         raise ClipboardError(
             "no clipboard here (no desktop session, or none of xclip, xsel, wl-copy installed): "
-            "the files are written; open email.html, or use --stdout html"
+            "copy it by hand instead (--stdout html prints the HTML)"
         ) from None
     if not taken:
         raise ClipboardError("the clipboard did not take the text (is the desktop session still running?): "
-                             "the files are written; open email.html, or use --stdout html")
+                             "copy it by hand instead (--stdout html prints the HTML)")
 
 
 @contextlib.contextmanager

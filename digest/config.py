@@ -121,6 +121,8 @@ class _ConfigReader:
             asset_base_url = self.url(data, "asset_base_url").rstrip("/") + "/"
             if not asset_base_url.startswith(("https://", "http://")):
                 raise self.error("asset_base_url", "must be a web address starting with https://")
+            if "?" in asset_base_url or "#" in asset_base_url:
+                raise self.error("asset_base_url", "must be a folder's address, without ? or #: image paths are added to its end")
         root = self.path.parent.resolve()
         language = self.text(data, "language") if "language" in data else "en"
         if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
@@ -179,7 +181,7 @@ class _ConfigReader:
             raise self.error("sender", f"{value!r} is not an email address; {shape}")
         name, address = (match.group(1).strip().strip('"'), match.group(2).strip()) if match.group(2) is not None else ("", value)
         local, _, domain = address.rpartition("@")
-        if not local or "." not in domain or any(c in address for c in ' <>"(),;:[]\\') or "\n" in value:
+        if not local or "." not in domain or any(c in address for c in ' <>"(),;:[]\\') or len(value.splitlines()) > 1:
             raise self.error("sender", f"{value!r} is not an email address; {shape}")
         if not name:
             return address

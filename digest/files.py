@@ -34,11 +34,18 @@ def decode(data: bytes, path: Path, error: type[DigestError] = DigestError) -> s
         raise error("is not UTF-8 text: save it as UTF-8 in your editor", path, line) from None
 
 
+def _new_file_mode() -> int:
+    # What open() would give a new file: 0o666 less the umask (mkstemp's files are 0o600 whatever the umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomically(path: Path, data: bytes, error: type[DigestError] = DigestError) -> None:
     """Replace (or create) `path` in one step, keeping the permissions of the file it replaces."""
     path = Path(path)
     try:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+        mode = path.stat().st_mode & 0o7777 if path.exists() else _new_file_mode()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
@@ -59,11 +66,17 @@ def create(path: Path, text: str, error: type[DigestError] = DigestError) -> Non
     """Create `path` with `text`, whole or not at all, and never over a file that exists."""
     path = Path(path)
     try:
+        data = text.encode("utf-8")
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        raise error("contains characters that are not text (a name typed in another encoding?)", path) from None
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
         try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(staging, _new_file_mode())
             os.link(staging, path)  # fails if `path` exists, where a rename would replace it
         finally:
             os.unlink(staging)

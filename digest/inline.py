@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import sys
 import types
 
@@ -98,10 +99,12 @@ def inline_css(html: str, css: str) -> str:
     body = html[doctype_match.end() :] if doctype_match else html
 
     tags: list[str] = []
+    # A fresh nonce each run: a placeholder typed into an issue can never be taken for one of ours.
+    nonce = secrets.token_hex(8)
 
     def protect(match: re.Match) -> str:
         tags.append(match.group(0))
-        return f"digest-merge-tag-{len(tags) - 1}-"
+        return f"digest-merge-tag-{nonce}-{len(tags) - 1}-"
 
     body = MERGE_TAG.sub(protect, body)
     # MRML's own <style> blocks (resets, media queries, dark mode) are for the client to apply, not to inline.
@@ -123,7 +126,7 @@ def inline_css(html: str, css: str) -> str:
     out = inliner.transform(pretty_print=False)
     # premailer leaves the mark on tags it skips for their media attribute, and on those inside Outlook comments.
     out = out.replace(' data-premailer="ignore"', "")
-    out = re.sub(r"digest-merge-tag-(\d+)-", lambda m: tags[int(m.group(1))], out)
+    out = re.sub(rf"digest-merge-tag-{nonce}-(\d+)-", lambda m: tags[int(m.group(1))], out)
     return f"{doctype}\n{_collapse_style_whitespace(out)}"
 
 

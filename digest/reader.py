@@ -99,6 +99,8 @@ class _IssueReader:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "not valid YAML"
             problem = _FRIENDLIER.get(problem, problem)
+            if mark and _char_at(text, mark.line, mark.column) == "\t":
+                problem = "a tab character: indent with spaces"
             raise IssueError(f"YAML syntax: {problem}", self.path, mark.line + 1 if mark else None) from None
         except yaml.reader.ReaderError as exc:
             line = text[: exc.position].count("\n") + 1
@@ -145,7 +147,7 @@ class _IssueReader:
         key, node = fields[name]
         label = f"{where}.{name}" if where else name
         value = self.scalar(node, label)
-        if "\n" in value:
+        if len(value.splitlines()) > 1:  # \r, \u2028 and the like too: a subject becomes a mail header
             raise self.error(node, label, "must fit on one line")
         return value
 
@@ -225,6 +227,11 @@ class _IssueReader:
             phase=optional.get("phase"),
             conditions=conditions,
         )
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column : column + 1] if line < len(lines) else ""
 
 
 def _line(node: yaml.Node) -> int:

@@ -41,6 +41,13 @@ def test_the_sample_checks_clean():
     assert (result.exit_code, result.stdout) == (0, "Checked 1 issue: no problems found.\n")
 
 
+def test_an_unknown_platform_is_bad_usage():
+    result = invoke("check", "--platform", "mailchimps", SAMPLE_ISSUE)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("--platform: unknown mail platform 'mailchimps'; did you mean 'mailchimp'?")
+    assert result.stdout == ""
+
+
 def test_the_generic_placeholder_is_a_warning_and_strict_fails_on_warnings():
     result = invoke("check", "--platform", "generic", SAMPLE_ISSUE)
     assert result.exit_code == 0

@@ -171,3 +171,48 @@ def test_real_process_errors_are_one_line_without_traceback(tmp_path):
     result = digest_process("new", "Hello", "--date", "2025-01-02", cwd=tmp_path)
     assert result.returncode == 0 and (tmp_path / "issues" / "2025-01-02-hello.yaml").is_file()
     assert digest_process("--version").stdout.startswith(f"digest {__version__}")
+
+
+def test_two_issues_that_would_build_to_one_folder_are_refused(newsletter):
+    (newsletter.root / "issues" / "sub").mkdir()
+    (newsletter.root / "issues" / "sub" / "test-issue.yaml").write_text(newsletter.issue.read_text().replace("images/logo.png", "https://img.example.org/logo.png"))
+    result = run("build", "issues/test-issue.yaml", "issues/sub/test-issue.yaml", cwd=newsletter.root)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "issues/sub/test-issue.yaml: builds to the same folder (test-issue) as issues/test-issue.yaml: rename one of them")
+    assert not (newsletter.root / "build").exists()
+
+
+def test_init_writes_both_files_or_neither(tmp_path):
+    today_issue = tmp_path / "letter" / "issues"
+    today_issue.mkdir(parents=True)
+    import datetime
+
+    (today_issue / f"{datetime.date.today().isoformat()}-first-issue.yaml").write_text("mine")
+    result = run("init", "letter", cwd=tmp_path)
+    assert result.exit_code == 1 and "already exists" in result.output
+    assert not (tmp_path / "letter" / "digest.toml").exists()
+    result = run("init", "other", "--name", 'Evil\nplatform = "bogus"', cwd=tmp_path)
+    assert (result.exit_code, result.output) == (1, "--name: the newsletter's name must be one line of text\n")
+    assert not (tmp_path / "other").exists()
+
+
+def test_new_files_are_readable_by_others_and_keep_every_letter(tmp_path):
+    import stat
+
+    assert run("init", "letter", cwd=tmp_path).exit_code == 0
+    root = tmp_path / "letter"
+    result = run("new", "Études: ünïcode", "--date", "2025-02-03", cwd=root)
+    assert result.exit_code == 0, result.output
+    issue = root / "issues" / "2025-02-03-études-ünïcode.yaml"
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (issue, root / "digest.toml"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    assert not [p for p in root.rglob(".*") if p.is_file()]  # no staging file left behind
+
+
+def test_a_name_that_is_not_text_is_one_line(tmp_path):
+    result = digest_process("new", b"\xff\xfe title".decode("utf-8", "surrogateescape"), "--date", "2025-01-02", cwd=tmp_path)
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file()]

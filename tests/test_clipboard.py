@@ -15,7 +15,7 @@ from digest.cli import cli
 
 NO_DESKTOP = {"DISPLAY": None, "WAYLAND_DISPLAY": None}
 NO_CLIPBOARD = ("no clipboard here (no desktop session, or none of xclip, xsel, wl-copy installed): "
-                "the files are written; open email.html, or use --stdout html\n")
+                "copy it by hand instead (--stdout html prints the HTML)\n")
 
 
 def test_no_clipboard_message_and_the_files_are_still_written(newsletter, tmp_path):
@@ -79,4 +79,4 @@ def test_display_that_is_gone(newsletter, tmp_path):
                                 env={"DISPLAY": ":987", "WAYLAND_DISPLAY": None})
     assert result.exit_code == 1
     assert result.output.endswith("the clipboard did not take the text (is the desktop session still running?): "
-                                  "the files are written; open email.html, or use --stdout html\n")
+                                  "copy it by hand instead (--stdout html prints the HTML)\n")

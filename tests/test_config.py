@@ -63,6 +63,8 @@ def test_found_next_to_or_above_the_issue(newsletter):
         (BASE.replace('"Test Org"', '" "'), "digest.toml:2: organisation: is empty"),
         (BASE.replace("https://www.example.org/", "javascript:alert(1)"), "digest.toml:3: website: the link 'javascript:alert(1)' must start with"),
         (BASE.replace("https://cdn.example.org/news", "mailto:a@b.org"), "digest.toml:5: asset_base_url: must be a web address"),
+        (BASE.replace("https://cdn.example.org/news", "https://cdn.example.org/news?v=1#top"), "digest.toml:5: asset_base_url: must be a folder's address, without ? or #"),
+        (BASE + 'sender = "News\\rBcc: x@example.org <news@example.org>"\n', "digest.toml:6: sender: "),
         (BASE + 'language = "English"\n', "digest.toml:6: language: 'English' is not a language code"),
         (BASE + "[colours]\nbrand = \"blue\"\n", "digest.toml:7: colours.brand: 'blue' is not a colour"),
         (BASE + "[colours]\nbrnd = \"#fff\"\n", "digest.toml:7: colours.brnd: unknown key: did you mean 'brand'?"),

@@ -140,3 +140,16 @@ def test_an_escape_that_is_no_character(newsletter, monkeypatch):
     monkeypatch.chdir(newsletter.root)
     message = error_of(newsletter, GOOD.replace("title: A trial", 'title: "A\\ud800trial"'))
     assert message.startswith("issues/test-issue.yaml:7: ")
+
+
+@pytest.mark.parametrize("brk", ["\\r", "\\u2028", "\\x85"])
+def test_a_subject_has_no_line_break_of_any_kind(newsletter, monkeypatch, brk):
+    monkeypatch.chdir(newsletter.root)
+    message = error_of(newsletter, GOOD.replace("subject: A subject line that is long enough", f'subject: "A{brk}Bcc: x@example.org"'))
+    assert message == "issues/test-issue.yaml:1: subject: must fit on one line"
+
+
+def test_a_tab_is_named_whatever_the_yaml_parser(newsletter, monkeypatch):
+    monkeypatch.chdir(newsletter.root)
+    message = error_of(newsletter, GOOD.replace("    title: A trial", "\ttitle: A trial"))
+    assert message.endswith("YAML syntax: a tab character: indent with spaces")

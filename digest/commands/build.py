@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from digest.config import CONFIG_NAME, find_config, load_config
-from digest.exceptions import BuildError, ConfigError, IssueError
+from digest.exceptions import BuildError, ConfigError, IssueError, display_path
 from digest.model import Newsletter
 from digest.platforms import platform_tags
 
@@ -49,6 +49,11 @@ def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdo
             click.echo(format_finding(finding, path, colour=True), err=True)
             errors += finding.severity == ERROR
         emails.append(email)
+    seen: dict[str, Path] = {}
+    for path, email in zip(issue_paths, emails):
+        first = seen.setdefault(email.issue.slug, path)
+        if first is not path and not stdout:
+            raise BuildError(f"builds to the same folder ({email.issue.slug}) as {display_path(first)}: rename one of them", path)
     if errors and not force:
         raise BuildError(f"{errors} error{'s' if errors != 1 else ''} found, so nothing was written: "
                          "fix them, or use --force to write the email anyway")

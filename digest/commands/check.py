@@ -30,6 +30,12 @@ class Report:
 def check(issue_paths: list[Path], config_path: Path | None, fmt: str = "text", strict: bool = False,
           links: bool = False, platform: str | None = None) -> int:
     """Check every issue; print the findings; return the exit code (0 clean, 1 errors, or warnings with strict)."""
+    if platform is not None:
+        from digest.platforms import PLATFORMS, UnknownPlatform
+
+        if platform not in PLATFORMS:
+            click.echo(f"--platform: {UnknownPlatform(platform)}", err=True)
+            return 2
     reports, built = [], []
     for path in issue_paths:
         try:

@@ -6,17 +6,25 @@ import datetime
 from pathlib import Path
 
 from digest.config import CONFIG_NAME
-from digest.exceptions import ConfigError
+from digest.exceptions import ConfigError, DigestError
+from digest.markup import control_problem
 from digest.files import create
 from digest.starter import render_starter
 
 
 def init(directory: Path, name: str) -> list[Path]:
+    if not name.strip() or len(name.splitlines()) > 1 or control_problem(name):
+        raise DigestError("the newsletter's name must be one line of text", field="--name")
     config = directory / CONFIG_NAME
-    if config.exists():
-        raise ConfigError("already exists: this folder is a newsletter already", config)
     today = datetime.date.today()
     issue = directory / "issues" / f"{today.isoformat()}-first-issue.yaml"
+    for path in (config, issue):
+        if path.exists():
+            raise ConfigError("already exists: this folder is a newsletter already", path)
     create(config, render_starter("digest.toml.j2", name=name))
-    create(issue, render_starter("issue.yaml.j2", subject=f"{name}: first issue", date=today.isoformat(), path=issue.relative_to(directory)))
+    try:
+        create(issue, render_starter("issue.yaml.j2", subject=f"{name}: first issue", date=today.isoformat(), path=issue.relative_to(directory)))
+    except DigestError:
+        config.unlink()  # both files or neither
+        raise
     return [config, issue]

@@ -20,7 +20,7 @@ def new(title: str, date_text: str | None, issues_dir: Path | None) -> Path:
     if issues_dir is None:
         config = find_config(Path.cwd())
         issues_dir = (config.parent if config else Path.cwd()) / "issues"
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60].strip("-") or "issue"
+    slug = re.sub(r"[\W_]+", "-", title.lower()).strip("-")[:60].strip("-") or "issue"
     path = issues_dir / f"{date.isoformat()}-{slug}.yaml"
     create(path, render_starter("issue.yaml.j2", subject=title or "Subject of the email", date=date.isoformat(), path=path))
     return path

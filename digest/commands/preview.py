@@ -15,21 +15,22 @@ from digest.exceptions import ConfigError, IssueError
 
 
 def preview(issue_path: Path, config_path: Path | None, port: int | None, open_browser: bool) -> None:
-    with running(issue_path, config_path, port) as server:
-        click.echo(f"Previewing {issue_path} at {server.url}")
-        click.echo("It rebuilds on every save of the issue, digest.toml or the theme. Press Ctrl-C to stop.", err=True)
-        if open_browser:
-            from digest.browser import open_in_browser
+    # Ctrl-C, or a polite kill (SIGTERM), stops the server the same clean way, whenever it comes: the
+    # handler is in place before the address is printed, since whoever reads it may stop us right away.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with running(issue_path, config_path, port) as server:
+            click.echo(f"Previewing {issue_path} at {server.url}")
+            click.echo("It rebuilds on every save of the issue, digest.toml or the theme. Press Ctrl-C to stop.", err=True)
+            if open_browser:
+                from digest.browser import open_in_browser
 
-            open_in_browser(server.url)
-        # Ctrl-C, or a polite kill (SIGTERM), ends the wait; both stop the server the same clean way.
-        previous = signal.signal(signal.SIGTERM, _interrupt)
-        try:
+                open_in_browser(server.url)
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo("Stopped the preview.", err=True)
 
 
