@@ -99,6 +99,14 @@ class Locator:
         end = entries[index + 1].line if index + 1 < len(entries) else self.field_range("entries")[1]
         return entries[index].line, end
 
+    def entry_field_range(self, index: int, name: str) -> tuple[int, int]:
+        """The lines of one field of an entry: from its key to the next key of the entry (or the entry's end)."""
+        entry = self.issue.entries[index]
+        start, end = self.entry_range(index)
+        first = entry.lines.get(name, start)
+        later = [line for line in entry.lines.values() if line > first]
+        return first, min(later, default=end)
+
     def find(self, needle: str, start: int, end: int) -> int:
         """The first line in [start, end) holding `needle`, else `start`."""
         for number in range(start, min(end, len(self.lines) + 1)):
@@ -406,11 +414,10 @@ def check_placeholders(*, email, where: Locator, platform: str, **_) -> list[Fin
     if issue.outro is not None:
         texts.append(("outro", issue.outro.source, where.field_range("outro")))
     for i, entry in enumerate(issue.entries):
-        span = where.entry_range(i)
         for name in ("institution", "title", "link", "link_label", "status", "phase"):
-            texts.append((f"entries[{i + 1}].{name}", getattr(entry, name) or "", span))
-        texts.append((f"entries[{i + 1}].summary", entry.summary.source, span))
-        texts += [(f"entries[{i + 1}].conditions", c, span) for c in entry.conditions]
+            texts.append((f"entries[{i + 1}].{name}", getattr(entry, name) or "", where.entry_field_range(i, name)))
+        texts.append((f"entries[{i + 1}].summary", entry.summary.source, where.entry_field_range(i, "summary")))
+        texts += [(f"entries[{i + 1}].conditions", c, where.entry_field_range(i, "conditions")) for c in entry.conditions]
     findings = []
     for field, text, span in texts:
         for tag in allowed:

@@ -86,6 +86,7 @@ class Entry:
     status: str | None = None
     phase: str | None = None
     conditions: tuple[str, ...] = ()
+    lines: dict[str, int] = field(default_factory=dict, compare=False)  # field name -> line, for messages
 
 
 @dataclass(frozen=True)

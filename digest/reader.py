@@ -226,6 +226,7 @@ class _IssueReader:
             status=optional.get("status"),
             phase=optional.get("phase"),
             conditions=conditions,
+            lines={name: _line(key) for name, (key, _) in fields.items()},
         )
 
 

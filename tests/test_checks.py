@@ -344,3 +344,14 @@ def test_a_finding_in_a_digest_toml_link_names_its_line(newsletter):
         'asset_base_url', 'footer = "Questions? See [our site](http://www.example.org/faq)."\nasset_base_url'))
     found = [f for f in run(newsletter) if f.id == "link-http"]
     assert [(f.file, f.line, f.field) for f in found] == [(str(newsletter.config), 5, "footer")]
+
+
+def test_a_placeholder_is_found_on_its_own_field_s_line(newsletter):
+    # The same braces earlier in the entry (in the title) must not take the summary's finding.
+    entry = ("  - institution: Other\n    title: Sets {{ and }} in maths\n    summary: |\n      Words.\n\n"
+             "      More }} here.\n    link: https://example.org/2\n")
+    text = issue(entries="\n" + ENTRY + entry)
+    hits = [(f.field, f.line) for f in run(newsletter, text) if f.id == "placeholder"]
+    source = text.splitlines()
+    assert ("entries[2].summary", source.index("      More }} here.") + 1) in hits
+    assert ("entries[2].title", source.index("    title: Sets {{ and }} in maths") + 1) in hits

@@ -21,9 +21,9 @@ USER, PASSWORD = "editor", "s3cret-pass"
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -54,12 +54,12 @@ def smtp_server():
     """Start servers on free ports; every one is stopped at the end of the test."""
     started = []
 
-    def start(**options):
+    def start(host="127.0.0.1", **options):
         recorder = Recorder()
-        controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), **options)
+        controller = Controller(recorder, hostname=host, port=free_port(host), **options)
         controller.start()
         started.append(controller)
-        recorder.where = f"127.0.0.1:{controller.port}"
+        recorder.where = f"[{host}]:{controller.port}" if ":" in host else f"{host}:{controller.port}"
         return recorder
 
     yield start
@@ -80,6 +80,13 @@ def built(newsletter, tmp_path):
 
 def send(built, tmp_path, *args, env=None, input=None):
     return CliRunner().invoke(cli, ["send", str(built.issue), "-o", str(tmp_path / "build"), *args], env=env or {}, input=input)
+
+
+def test_delivery_to_an_ipv6_loopback_address(built, tmp_path, smtp_server):
+    server = smtp_server(host="::1")
+    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where)
+    assert result.exit_code == 0, result.output
+    assert [r[1] for r in server.received] == [["a@example.org"]]
 
 
 def test_delivery(built, tmp_path, smtp_server):

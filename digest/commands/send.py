@@ -7,6 +7,7 @@ Every failure is one line naming the server and what it said.
 from __future__ import annotations
 
 import os
+import re
 import ssl
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
@@ -96,9 +97,16 @@ def _is_address(value: str) -> bool:
 
 
 def _host_port(server: str, security: str | None) -> tuple[str, int]:
-    host, colon, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
-    if not colon:
-        return server, DEFAULT_PORTS[security]
+    """HOST, HOST:PORT, a bare IPv6 address, or [IPv6]:PORT as in a URL."""
+    bracketed = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d+))?", server)
+    if bracketed:
+        host, port = bracketed.group(1), bracketed.group(2)
+    elif server.count(":") == 1:
+        host, _, port = server.partition(":")
+    else:
+        host, port = server, None  # a name, or an IPv6 address without a port
+    if port is None:
+        return host, DEFAULT_PORTS[security]
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise SendError(f"{server!r} is not HOST or HOST:PORT, e.g. smtp.example.org:587", None, None, "--smtp")
     return host, int(port)
