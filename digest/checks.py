@@ -20,7 +20,6 @@ from digest.model import Issue, Newsletter
 from digest.platforms import platform_tags
 
 ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITIES = (ERROR, WARNING, INFO)
 
 GMAIL_CLIP_BYTES = 102 * 1024  # Gmail hides everything past this behind "[Message clipped]", footer included
 WARN_BYTES = 90 * 1024
