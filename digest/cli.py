@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from digest import __version__
-from digest.exceptions import display_path
+from digest.exceptions import DigestError, display_path
+from digest.starter import STARTER_NAME
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 existing_file = click.Path(path_type=Path, dir_okay=False)
@@ -19,7 +20,27 @@ def _version_message() -> str:
     return f"digest {__version__} from {here} (Python {sys.version.split()[0]})"
 
 
-@click.group(name="digest", context_settings=CONTEXT)
+class _Failed(click.ClickException):
+    """A DigestError on its way out: its own line, compiler style, with no "Error:" in front."""
+
+    def __init__(self, error: DigestError):
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
+class _Group(click.Group):
+    # The library raises DigestError, which knows nothing of Click: here it becomes the line and the exit code.
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DigestError as exc:
+            raise _Failed(exc) from None
+
+
+@click.group(name="digest", cls=_Group, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", message=_version_message())
 def cli():
     """Turn a newsletter issue file into an email that is ready to send."""
@@ -43,14 +64,7 @@ def build(issues, out_dir, config_path, stdout, platform, eml, copy, force, open
 
     if open_browser and stdout:
         raise click.UsageError("--open shows the built files: leave out --stdout to write them")
-    for folder in run(list(issues), out_dir, config_path, stdout, platform=platform, eml=eml, copy=copy, force=force):
-        click.echo(f"Built {folder}/email.html and email.txt{' and email.eml' if eml else ''}", err=True)
-        if open_browser:
-            from digest.browser import open_in_browser
-
-            open_in_browser((folder / "email.html").resolve().as_uri())
-    if copy:
-        click.echo(f"Copied the {'HTML' if copy == 'html' else 'text part'} to the clipboard", err=True)
+    run(list(issues), out_dir, config_path, stdout, platform=platform, eml=eml, copy=copy, force=force, open_browser=open_browser)
 
 
 @cli.command()
@@ -85,7 +99,7 @@ def preview(issue, port, no_open, config_path):
 
 @cli.command()
 @click.argument("directory", default=".", type=click.Path(path_type=Path, file_okay=False))
-@click.option("--name", default="My Newsletter", show_default=True, help="The newsletter's name.")
+@click.option("--name", default=STARTER_NAME, show_default=True, help="The newsletter's name.")
 def init(directory, name):
     """Start a new newsletter in DIRECTORY: digest.toml, issues/ and an example issue."""
     from digest.commands.init import init as run
@@ -135,13 +149,15 @@ def trial(ids, issue_path, from_file, max_chars, quote, search, statuses, limit,
 @click.option("--starttls", "security", flag_value="starttls", help="Switch the connection to TLS with STARTTLS.")
 @click.option("--ssl", "security", flag_value="ssl", help="Connect with TLS from the start.")
 @click.option("--user", help="Log in as USER; the password comes from DIGEST_SMTP_PASSWORD, else a hidden prompt.")
-@click.option("-o", "--out", "out_dir", default="build", show_default=True, type=click.Path(path_type=Path, file_okay=False),
-              help="The folder 'digest build --eml' wrote to.")
-def send(issue, recipients, server, security, user, out_dir):
-    """Send a test copy of ISSUE's built email.eml (made by 'digest build --eml')."""
+@click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
+@click.option("--platform", metavar="NAME", help="Send it with this mail platform's tags (default: platform in digest.toml).")
+@click.option("--force", is_flag=True, help="Send even when the checks find errors.")
+@click.option("--raw", is_flag=True, help="Keep the platform's tags as they are (*|UNSUB|*) instead of sample values.")
+def send(issue, recipients, server, security, user, config_path, platform, force, raw):
+    """Build ISSUE as it is now and send it as a test copy, its merge tags filled with sample values."""
     from digest.commands.send import send as run
 
-    run(issue, list(recipients), server, security, user, out_dir)
+    run(issue, list(recipients), server, security, user, config_path, platform, force, raw)
     click.echo(f"Sent a test copy to {', '.join(recipients)}", err=True)
 
 

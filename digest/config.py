@@ -8,10 +8,10 @@ import tomllib
 from dataclasses import fields
 from pathlib import Path
 
-from digest.exceptions import ConfigError
+from digest.exceptions import ConfigError, IssueError, OptionError
 from digest.files import read_text
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
-from digest.model import Colours, Image, Newsletter, SocialLink
+from digest.model import Colours, Image, Newsletter, SocialLink, SourceMap
 from digest.theme import icon_path
 
 CONFIG_NAME = "digest.toml"
@@ -49,7 +49,22 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_config(path: Path) -> Newsletter:
+def settings_for(issue_path: Path, config_path: Path | None = None, **overrides) -> Newsletter:
+    """The settings an issue is built with: `config_path`, else the digest.toml next to or above the issue."""
+    issue_path = Path(issue_path)
+    if not issue_path.is_file():
+        raise IssueError("no such issue file" if not issue_path.exists() else "is a folder, not an issue file", issue_path)
+    if config_path is None:
+        config_path = find_config(issue_path.parent)
+        if config_path is None:
+            raise ConfigError(f"no {CONFIG_NAME} found in this folder or any folder above it (use --config, or run 'digest init')", issue_path)
+    return load_config(config_path, **overrides)
+
+
+def load_config(path: Path, **overrides) -> Newsletter:
+    """digest.toml as a `Newsletter`, with the command line's overrides (`platform="brevo"`) merged in before
+    anything is checked, as MkDocs merges its flags: the rest of digest reads one settled set of settings."""
+    path = Path(path)
     text = read_text(path, ConfigError)
     try:
         data = tomllib.loads(text)
@@ -58,35 +73,90 @@ def load_config(path: Path) -> Newsletter:
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         line = int(match.group(1)) if match else None
         raise ConfigError(f"is not valid TOML: {message.split(' (at')[0]}", path, line) from None
-    return _ConfigReader(path, text).newsletter(data)
+    given = {key: value for key, value in overrides.items() if value is not None}
+    data.update(given)
+    return _ConfigReader(path, _toml_lines(text), set(given)).newsletter(data)
+
+
+def _toml_lines(text: str) -> SourceMap:
+    """The line of every key of a valid TOML document (tomllib keeps no positions), named as messages name
+    them: "name", "logo.src", "social[1].url", "colours.brand"."""
+    keys: dict[str, int] = {}
+    values: dict[str, tuple[int, bool]] = {}
+    table, counts = "", {}
+    closing, depth = None, 0  # inside a multi-line string (its delimiter), or a multi-line array
+    for number, line in enumerate(text.splitlines(), 1):
+        if closing is not None:
+            if closing in line:
+                closing = None
+            continue
+        if depth:
+            depth += _depth(line)
+            continue
+        stripped = line.strip()
+        if header := re.match(r"\[\[\s*([\w.-]+)\s*\]\]", stripped):
+            name = header.group(1)
+            counts[name] = counts.get(name, -1) + 1
+            table = f"{name}[{counts[name]}]"
+            keys[table], table = number, table + "."
+        elif header := re.match(r"\[\s*([\w.-]+)\s*\]", stripped):
+            keys[header.group(1)], table = number, header.group(1) + "."
+        elif pair := re.match(r"""(["']?)([\w.-]+)\1\s*=\s*(.*)""", stripped):
+            key, value = table + pair.group(2), pair.group(3)
+            keys[key] = number
+            values[key] = (number, True)
+            if value.startswith("{"):  # an inline table holds its keys on this line
+                for sub in re.findall(r"""[{,]\s*["']?([\w-]+)["']?\s*=""", value):
+                    keys[f"{key}.{sub}"] = number
+            for quote in ('"""', "'''"):
+                if value.startswith(quote) and quote not in value[3:]:
+                    closing = quote
+                    values[key] = (number + 1, True) if not value[3:].strip() else (number, True)
+            if closing is None:
+                depth = _depth(value)
+    return SourceMap(None, keys, values)
+
+
+def _depth(line: str) -> int:
+    """How many brackets `line` opens and leaves open, outside strings and comments."""
+    depth, quote = 0, None
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote and (quote == "'" or line[i - 1] != "\\"):
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            break
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+    return max(depth, 0)
 
 
 class _ConfigReader:
-    def __init__(self, path: Path, text: str):
-        self.path, self.lines = path, text.splitlines()
+    def __init__(self, path: Path, source: SourceMap, overridden: set[str]):
+        self.path, self.overridden = path, overridden
+        # An overridden key's line in the file says what the command line replaced: it is not the source.
+        keys = {key: line for key, line in source.keys.items() if key not in overridden}
+        self.source = SourceMap(path, keys, source.values)
 
     def error(self, field: str, problem: str) -> ConfigError:
-        return ConfigError(problem, self.path, self._line_of(field), field)
+        if field in self.overridden:
+            return OptionError(problem, None, None, f"--{field}")
+        return ConfigError(problem, self.path, self.line(field), field)
 
-    def _line_of(self, field: str) -> int | None:
-        # tomllib keeps no positions: find the key's line ourselves, inside its table when it has one.
-        *tables, key = re.sub(r"\[\d+\]", "", field).split(".")
-        start = 0
-        if tables:
-            index = int(m.group(1)) if (m := re.search(r"\[(\d+)\]", field)) else 0
-            header = re.compile(r"^\s*\[\[?\s*" + re.escape(tables[0]) + r"\s*\]\]?")
-            hits = [i for i, line in enumerate(self.lines) if header.match(line)]
-            if not hits:  # an inline table: `logo = { src = … }` is all on the key's line
-                return self._find(tables[0], 0)
-            start = hits[min(index, len(hits) - 1)]
-        return self._find(key, start) or (start + 1 if tables else None)
-
-    def _find(self, key: str, start: int) -> int | None:
-        pattern = re.compile(r"^\s*[\"']?" + re.escape(key) + r"[\"']?\s*=")
-        for i in range(start, len(self.lines)):
-            if pattern.match(self.lines[i]):
-                return i + 1
+    def line(self, field: str) -> int | None:
+        # A key that is not there (a missing one) is reported at its table's header.
+        while field:
+            if field in self.source.keys:
+                return self.source.keys[field]
+            field = field.rpartition(".")[0]
         return None
+
+    def note_url(self, url: str, field: str) -> None:
+        self.source.urls.setdefault(url, (field, self.line(field)))
 
     def check_keys(self, data: dict, allowed, required=(), table: str = "") -> None:
         for key in data:
@@ -96,7 +166,7 @@ class _ConfigReader:
                 raise self.error(table + key, f"unknown key{hint}")
         for key in required:
             if key not in data:
-                raise ConfigError(f"'{table}{key}' is missing", self.path)
+                raise ConfigError(f"'{table}{key}' is missing", self.path, self.line(table.rstrip(".")) if table else None)
 
     def text(self, data: dict, key: str, table: str = "") -> str:
         value = data[key]
@@ -112,6 +182,7 @@ class _ConfigReader:
         value = self.text(data, key, table)
         if problem := link_problem(value):
             raise self.error(table + key, problem)
+        self.note_url(value, table + key)
         return value
 
     def newsletter(self, data: dict) -> Newsletter:
@@ -132,7 +203,9 @@ class _ConfigReader:
             try:
                 footer = render(self.text(data, "footer"))
             except MarkdownLinkError as exc:
-                raise self.error("footer", exc.problem) from None
+                raise ConfigError(exc.problem, self.path, self.source.line_at("footer", exc.line_offset), "footer") from None
+            for _, href, offset in footer.links:
+                self.source.urls.setdefault(href, ("footer", self.source.line_at("footer", offset)))
         clinicaltrials_api = None
         if "clinicaltrials_api" in data:
             clinicaltrials_api = self.url(data, "clinicaltrials_api").rstrip("/")
@@ -159,17 +232,16 @@ class _ConfigReader:
             platform=self.platform(data) if "platform" in data else "generic",
             sender=self.sender(data) if "sender" in data else None,
             unsubscribe=self.unsubscribe(data) if "unsubscribe" in data else (),
+            source=self.source,
         )
 
     def platform(self, data: dict) -> str:
-        from digest.platforms import UnknownPlatform, platform_tags
+        from digest.platforms import PLATFORMS, UnknownPlatform
 
-        name = self.text(data, "platform").lower()
-        try:
-            platform_tags(name)
-        except UnknownPlatform as exc:
-            raise self.error("platform", str(exc)) from None
-        return name
+        value = self.text(data, "platform")
+        if value.lower() not in PLATFORMS:
+            raise self.error("platform", str(UnknownPlatform(value)))
+        return value.lower()
 
     def sender(self, data: dict) -> str:
         """`Name <address@example.org>`: the From of the .eml export and of test sends."""
@@ -214,9 +286,11 @@ class _ConfigReader:
 
         src, alt = self.text(value, "src", "logo."), self.text(value, "alt", "logo.")
         try:
-            return resolve_image(src, alt, root, root, asset_base_url)
+            image = resolve_image(src, alt, root, root, asset_base_url)
         except ValueError as exc:
             raise self.error("logo.src", str(exc)) from None
+        self.note_url(image.url, "logo.src")
+        return image
 
     def social(self, value, root: Path, asset_base_url: str | None) -> tuple[SocialLink, ...]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -240,6 +314,7 @@ class _ConfigReader:
                 path=f"icons/{platform}.png",
             )
             links.append(SocialLink(platform, self.url(item, "url", table), label, icon))
+            self.note_url(icon.url, table + "platform")
         return tuple(links)
 
     def colours(self, value) -> Colours:

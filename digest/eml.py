@@ -13,14 +13,18 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
 from digest.exceptions import ConfigError
-from digest.render import Email
+from digest.model import Result
 
 
-def build_message(email: Email) -> EmailMessage:
+def require_sender(newsletter) -> None:
+    if newsletter.sender is None:
+        raise ConfigError('an .eml needs a sender: add  sender = "Name <address@example.org>"  to digest.toml',
+                          newsletter.config_path)
+
+
+def build_message(email: Result) -> EmailMessage:
     newsletter = email.newsletter
-    if newsletter is None or newsletter.sender is None:
-        where = newsletter.config_path if newsletter else None
-        raise ConfigError('an .eml needs a sender: add  sender = "Name <address@example.org>"  to digest.toml', where)
+    require_sender(newsletter)
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = newsletter.sender
     message["Subject"] = email.issue.subject
@@ -37,5 +41,5 @@ def build_message(email: Email) -> EmailMessage:
     return message
 
 
-def message_bytes(email: Email) -> bytes:
+def message_bytes(email: Result) -> bytes:
     return build_message(email).as_bytes()

@@ -1,14 +1,13 @@
 """Errors an editor can act on.
 
-Every error the tool raises on purpose is a `DigestError`: Click prints its one line and exits 1, so no
-traceback ever reaches the terminal. The line reads like a compiler's: `FILE:LINE: field: what is wrong`.
+Every error digest raises on purpose is a `DigestError` naming the file, the line and the field. It is a
+plain exception, so a script calling `digest.build()` needs no Click: the command line turns it into its
+one line, compiler style (`FILE:LINE: field: what is wrong`), and exit code 1.
 """
 
 from __future__ import annotations
 
 import os
-
-import click
 
 
 def where(file: str | os.PathLike | None, line: int | None = None, field: str | None = None) -> str:
@@ -30,16 +29,22 @@ def display_path(file: str | os.PathLike) -> str:
     return rel if len(rel) < len(path) or not os.path.isabs(path) else path
 
 
-class DigestError(click.ClickException):
+class DigestError(Exception):
     exit_code = 1
 
-    def __init__(self, message: str, file=None, line: int | None = None, field: str | None = None):
-        self.file, self.line, self.field, self.problem = file, line, field, message
-        prefix = where(file, line, field)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+    def __init__(self, message: str, path=None, line: int | None = None, field: str | None = None):
+        self.path, self.line, self.field, self.problem = path, line, field, message
+        super().__init__(message)
 
-    def show(self, file=None) -> None:
-        click.echo(self.format_message(), err=True)
+    def __str__(self) -> str:
+        prefix = where(self.path, self.line, self.field)
+        return f"{prefix}: {self.problem}" if prefix else self.problem
+
+
+class OptionError(DigestError):
+    """A command-line option's value is wrong: a usage error, exit code 2 as Click's own."""
+
+    exit_code = 2
 
 
 class ConfigError(DigestError):

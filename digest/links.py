@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from digest.checks import ERROR, INFO, WARNING, Finding, Locator, parse_html, is_merge_tag
+from digest.checks.base import of_url
+from digest.checks.links import is_merge_tag
 from digest.exceptions import DigestError
 from digest.files import write_atomically
+from digest.model import ERROR, INFO, WARNING, Finding, Result
 from digest.platforms import platform_tags
 
 CACHE_ENV = "DIGEST_LINK_CACHE"  # a file path; tests and CI point it away from the user's cache
@@ -43,15 +45,15 @@ class LinkResult:
     redirect: int | None = None  # the first redirect's status (301, 302 …), when there was one
     problem: str | None = None  # why the link is broken, for an editor
     cached: bool = False
+    content_type: str | None = None  # of the final answer, without parameters: "image/png"
 
 
-def urls_to_check(email, platform: str = "generic") -> list[str]:
-    """Every http(s) address of the email: links, and images that are already on the web (not files to upload)."""
-    page = parse_html(email.html)
-    tags = platform_tags(platform)
-    uploads = {image.url for image in email.images}
-    found = [link.href for link in page.links if not is_merge_tag(link.href, tags)]
-    found += [img.attrs.get("src", "") for img in page.images if img.attrs.get("src") not in uploads]
+def urls_to_check(result: Result) -> list[str]:
+    """Every http(s) address of the email: its links, and its images, the ones to upload included (are they
+    there yet?)."""
+    tags = platform_tags(result.platform)
+    found = [link.href for link in result.page.links if not is_merge_tag(link.href, tags)]
+    found += [img.attrs.get("src", "") for img in result.page.images]
     return [url for url in dict.fromkeys(found) if urlsplit(url).scheme.lower() in ("http", "https")]
 
 
@@ -151,26 +153,38 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     if status >= 400:
         reason = response.reason_phrase or "error"
         return LinkResult(url, False, status, final, redirect, problem=f"the site answers {status} {reason}")
-    return LinkResult(url, True, status, final, redirect)
+    content_type = response.headers.get("content-type", "").partition(";")[0].strip().lower() or None
+    return LinkResult(url, True, status, final, redirect, content_type=content_type)
 
 
-def link_findings(results: dict[str, LinkResult], where: Locator) -> list[Finding]:
+def link_findings(results: dict[str, LinkResult], result: Result, build_dir: Path | None = None) -> list[Finding]:
+    """Findings for the links and images of `result` that `check_urls` visited. An image digest uploads is
+    reported as not uploaded yet, naming the build folder that holds it."""
+    uploads = {image.url: image for image in result.images}
     findings = []
-    for url, result in results.items():
-        file, line, field = where.url(url, "link")
-        if file == "email.html":
-            file, line, field = where.url(url, "image")
-        here = dict(file=file, line=line, field=field)
-        if not result.ok:
-            moved = f" (after a redirect to {result.final_url})" if result.final_url and result.status else ""
-            findings.append(Finding("link-broken", ERROR, f"the link {url} is broken: {result.problem}{moved}", **here))
-        elif result.redirect in PERMANENT:
+    for url, visit in results.items():
+        here = of_url(result, url)
+        if url in uploads:
+            if not visit.ok or (visit.content_type and not visit.content_type.startswith("image/")):
+                findings.append(Finding("image-not-uploaded", ERROR, _not_uploaded(uploads[url], visit, result, build_dir), **here))
+            continue
+        if not visit.ok:
+            moved = f" (after a redirect to {visit.final_url})" if visit.final_url and visit.status else ""
+            findings.append(Finding("link-broken", ERROR, f"the link {url} is broken: {visit.problem}{moved}", **here))
+        elif visit.redirect in PERMANENT:
             findings.append(Finding("link-moved", WARNING, f"the link {url} has moved for good to "
-                                    f"{result.final_url}: use the new address", **here))
-        elif result.redirect:
-            findings.append(Finding("link-redirect", INFO, f"the link {url} redirects to {result.final_url} "
+                                    f"{visit.final_url}: use the new address", **here))
+        elif visit.redirect:
+            findings.append(Finding("link-redirect", INFO, f"the link {url} redirects to {visit.final_url} "
                                     "(a temporary redirect: nothing to change)", **here))
     return findings
+
+
+def _not_uploaded(image, visit: LinkResult, result: Result, build_dir: Path | None) -> str:
+    why = visit.problem if not visit.ok else f"it answers with {visit.content_type}, not an image"
+    folder = (build_dir or Path("build")) / result.issue.slug / image.path.split("/")[0]
+    return (f"the image {image.url} is not on the web yet ({why}): upload the folder {folder}/ "
+            f"to {result.newsletter.asset_base_url}")
 
 
 def default_cache_path() -> Path:
@@ -195,7 +209,8 @@ class _Cache:
         entry = self.entries.get(url)
         try:
             if entry and time.time() - entry["checked"] < CACHE_SECONDS:
-                return LinkResult(url, True, entry["status"], entry["final_url"], entry["redirect"], cached=True)
+                return LinkResult(url, True, entry["status"], entry["final_url"], entry["redirect"], cached=True,
+                                  content_type=entry.get("content_type"))
         except (KeyError, TypeError):
             pass
         return None
@@ -206,8 +221,8 @@ class _Cache:
                         if isinstance(e, dict) and now - e.get("checked", 0) < CACHE_SECONDS}
         for result in results:
             if result.ok and not result.cached:
-                self.entries[result.url] = {"checked": now, "status": result.status,
-                                            "final_url": result.final_url, "redirect": result.redirect}
+                self.entries[result.url] = {"checked": now, "status": result.status, "final_url": result.final_url,
+                                            "redirect": result.redirect, "content_type": result.content_type}
         try:
             write_atomically(self.path, json.dumps({"version": 1, "links": self.entries}).encode("utf-8"))
         except DigestError:

@@ -56,7 +56,8 @@ class MarkdownLinkError(ValueError):
 
 
 def _parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "typographer": False})
+    # linkify: an address typed bare (https://…, www.…, name@example.org) is a link, and checked as one.
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False, "linkify": True}).enable("linkify")
     md.disable("image")  # logos have their own field; a stray image in prose would bypass its checks
     md.validateLink = lambda url: True  # we judge links ourselves, to report them instead of dropping them
     return md
@@ -69,19 +70,37 @@ _MD = _parser()
 def render(source: str) -> Text:
     """Render Markdown to a `Text`. Raises MarkdownLinkError for a link we refuse, with its line offset."""
     tokens = _MD.parse(source)
-    links: list[tuple[str, str]] = []
+    links: list[tuple[str, str, int]] = []
     for block in tokens:
-        for i, tok in enumerate(block.children or ()):
+        if not block.children:
+            continue
+        _unlink_bare_domains(block.children)
+        line = (block.map or [0])[0]
+        for i, tok in enumerate(block.children):
+            if tok.type in ("softbreak", "hardbreak"):
+                line += 1
             if tok.type != "link_open":
                 continue
             href = tok.attrGet("href") or ""
             problem = link_problem(href)
             if problem:
-                raise MarkdownLinkError(problem, (block.map or [0])[0])
-            label = _label_after(block.children, i)
-            links.append((label, href))
+                raise MarkdownLinkError(problem, line)
+            links.append((_label_after(block.children, i), href, line))
     html = _MD.renderer.render(tokens, _MD.options, {})
     return Text(source=source, html=html.strip(), plain=_plain(tokens), links=tuple(links))
+
+
+def _unlink_bare_domains(children) -> None:
+    """linkify would link any word that looks like a domain ("ClinicalTrials.gov", "Node.js"); like GitHub,
+    only an address with its scheme, or starting with www., or an email address, becomes a link."""
+    for i, tok in enumerate(children):
+        if tok.type == "link_open" and tok.markup == "linkify":
+            text = children[i + 1].content if i + 1 < len(children) else ""
+            if text.lower().startswith("www."):
+                tok.attrSet("href", "https://" + text)  # linkify would say http://; sites are https now
+            elif "://" not in text and "@" not in text:
+                children[i].type = children[i + 2].type = "text"
+                children[i].content = children[i + 2].content = ""
 
 
 def _label_after(children, start: int) -> str:
@@ -145,7 +164,7 @@ def _inline_plain(children) -> str:
             start = len(out) - 1 - out[::-1].index("\x00")
             label = "".join(out[start + 1 :])
             shown = href[len("mailto:") :] if href.startswith("mailto:") else href
-            out[start:] = [shown if label in (href, shown) else f"{label} ({shown})"]
+            out[start:] = [shown if label in (href, shown) or shown.endswith("://" + label) else f"{label} ({shown})"]
     return "".join(out)
 
 
@@ -158,6 +177,8 @@ _ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-
 _INLINE_MARKUP = re.compile(r"([\\`*_\[\]<>~])")
 _BLOCK_MARKER = re.compile(r"^([#+=-])")
 _ORDERED_MARKER = re.compile(r"^(\d{1,9})([.)])")
+# What would make a bare address a link: "://", the "//" of a protocol-relative one, "@", and "www." (its dot).
+_AUTOLINK = re.compile(r"(?<=:)/|:(?=/)|/(?=/)|@|(?<=www)\.", re.IGNORECASE)
 
 
 def escape(text: str) -> str:
@@ -168,5 +189,6 @@ def escape(text: str) -> str:
     lines = []
     for line in text.split("\n"):
         line = _ENTITY.sub(r"\\&", _INLINE_MARKUP.sub(r"\\\1", line.strip()))
+        line = _AUTOLINK.sub(lambda m: "\\" + m.group(0), line)  # an escape splits what linkify would read
         lines.append(_ORDERED_MARKER.sub(r"\1\\\2", _BLOCK_MARKER.sub(r"\\\1", line)))
     return "\n".join(lines)

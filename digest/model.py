@@ -5,6 +5,37 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Where each field of one file was read, filled in by its reader while parsing: every message and
+    finding takes its line from here, and nothing searches the source again.
+
+    Fields are named as messages name them: "subject", "entries[2].summary", "social[0].url", "colours.brand".
+    """
+
+    path: Path | None
+    keys: dict[str, int] = field(default_factory=dict)  # field -> line of its key
+    # field -> (line where the value's text starts, whether each line of the text is a line of the file:
+    # true of a `|` block or a one-line value, not of YAML text folded from several lines)
+    values: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    urls: dict[str, tuple[str, int]] = field(default_factory=dict)  # an address typed in the file -> (field, line)
+
+    def line(self, name: str) -> int | None:
+        return self.keys.get(name)
+
+    def line_at(self, name: str, offset: int = 0) -> int | None:
+        """The line of the `offset`-th line (from 0) of field `name`'s text."""
+        if name not in self.values:
+            return self.keys.get(name)
+        first, exact = self.values[name]
+        return first + offset if exact else first
+
+    def line_in(self, name: str, text: str, index: int) -> int | None:
+        """The line of `text[index]`, where `text` is the value of field `name`."""
+        return self.line_at(name, text.count("\n", 0, index))
 
 
 @dataclass(frozen=True)
@@ -14,7 +45,8 @@ class Text:
     source: str
     html: str
     plain: str
-    links: tuple[tuple[str, str], ...] = ()  # (label, url) in reading order
+    # (label, url, line of the source it is on, counting from 0) in reading order
+    links: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +103,7 @@ class Newsletter:
     unsubscribe: tuple[str, ...] = ()  # https:// and/or mailto: addresses for the List-Unsubscribe header
     clinicaltrials_api: str | None = None  # where `digest trial` fetches studies (a mirror, or a test server)
     trial_institution: str = "sponsor"  # what `digest trial` names as an entry's institution: sponsor | facility
+    source: SourceMap = field(default_factory=lambda: SourceMap(None), compare=False)
 
 
 @dataclass(frozen=True)
@@ -86,7 +119,6 @@ class Entry:
     status: str | None = None
     phase: str | None = None
     conditions: tuple[str, ...] = ()
-    lines: dict[str, int] = field(default_factory=dict, compare=False)  # field name -> line, for messages
 
 
 @dataclass(frozen=True)
@@ -100,4 +132,52 @@ class Issue:
     entries: tuple[Entry, ...]
     outro: Text | None = None
     greeting: str | None = None  # "Dear {first_name}," as the editor typed it; {first_name} becomes the platform's tag
-    lines: dict[str, int] = field(default_factory=dict)  # field name -> line, for messages about the issue
+    source: SourceMap = field(default_factory=lambda: SourceMap(None), compare=False)
+
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+HTML_PART, TEXT_PART = "email.html", "email.txt"  # the built parts, as `digest build` names them
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a check found: what, how bad, and where to fix it."""
+
+    id: str  # stable, for scripts: "link-http", "contrast", …
+    severity: str  # ERROR, WARNING or INFO
+    message: str  # one line, for an editor
+    path: Path | str | None  # the issue file, digest.toml, or a built part (HTML_PART, TEXT_PART)
+    line: int | None = None  # in `path`
+    field: str | None = None  # e.g. "entries[2].link", "colours.brand"
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "severity": self.severity, "file": self.path, "line": self.line,
+                "field": self.field, "message": self.message}
+
+
+@dataclass
+class Result:
+    """One issue built in memory: the three forms of the email, the page parsed from its HTML, and what the
+    checks found. `digest.write` puts it on disk; every command reads this same object."""
+
+    issue: Issue
+    newsletter: Newsletter
+    mjml: str
+    html: str
+    text: str
+    images: tuple[Image, ...]  # local files the email links to, to be uploaded under asset_base_url
+    page: Any = None  # digest.page.Page: the HTML parsed once, for the checks, the link checker and the preview
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def subject(self) -> str:
+        return self.issue.subject
+
+    @property
+    def platform(self) -> str:
+        return self.newsletter.platform
+
+    @property
+    def ok(self) -> bool:
+        """No error among the findings (warnings and notes allowed)."""
+        return not any(f.severity == ERROR for f in self.findings)

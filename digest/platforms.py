@@ -121,3 +121,40 @@ def platform_tags(name: str) -> PlatformTags:
         return PLATFORMS[name]
     except KeyError:
         raise UnknownPlatform(name) from None
+
+
+SAMPLE_FIRST_NAME = "Alex"
+SAMPLE_LINK = "#"
+
+
+def with_sample_values(html: str, text: str, platform: str, preheader: str, address: str) -> tuple[str, str]:
+    """The email as one subscriber reads it: the platform's tags filled with sample values (a first name,
+    the preheader, the settings' address, links that go nowhere), with a one-line banner saying so.
+    For test copies only: the platform fills in the real values when it sends."""
+    import html as html_lib
+    import re
+
+    tags = platform_tags(platform)
+    values = {
+        tags.preheader: preheader,
+        tags.first_name: SAMPLE_FIRST_NAME,
+        tags.address: address,
+        tags.address_text: address,
+        tags.unsubscribe: SAMPLE_LINK,
+        tags.view_online: SAMPLE_LINK,
+    }
+    values.pop(None, None)
+    for element in ("unsubscribe", "webversion"):  # Campaign Monitor's link elements
+        html = re.sub(rf"<{element}>(.*?)</{element}>", rf'<a href="{SAMPLE_LINK}">\1</a>', html, flags=re.DOTALL)
+    for tag, value in sorted(values.items(), key=lambda kv: -len(kv[0])):  # SendGrid's address holds its name tag
+        html = html.replace(tag, html_lib.escape(value)).replace(html_lib.escape(tag), html_lib.escape(value))
+        text = text.replace(tag, value)
+    note = (f"Test copy: {platform} fills in its tags when it sends; here they hold sample values "
+            f"(first name {SAMPLE_FIRST_NAME}, links to '#').")
+    banner = (f'<div style="margin:0;padding:8px 16px;background:#fff3bf;color:#1f2933;'
+              f'font:14px/1.4 Helvetica,Arial,sans-serif;text-align:center">{html_lib.escape(note)}</div>')
+    # After the hidden preheader, so the inbox line still shows what a subscriber's would.
+    head = re.match(r"(?s).*?<body\b[^>]*>(?:\s*<div style=\"display:none[^>]*>.*?</div>)?", html)
+    end = head.end() if head else 0
+    html = html[:end] + banner + html[end:]
+    return html, f"[{note}]\n\n{text}"

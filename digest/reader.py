@@ -17,7 +17,7 @@ from digest.assets import resolve_image
 from digest.exceptions import IssueError
 from digest.files import decode, read_bytes
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
-from digest.model import Entry, Issue, Newsletter, Text
+from digest.model import Entry, Issue, Newsletter, SourceMap, Text
 from digest.platforms import FIRST_NAME
 
 ISSUE_FIELDS = {"subject": True, "preheader": True, "date": True, "intro": True, "entries": True, "outro": False, "greeting": False}
@@ -59,6 +59,7 @@ def read_issue(path: Path, newsletter: Newsletter) -> Issue:
 class _IssueReader:
     def __init__(self, path: Path, newsletter: Newsletter):
         self.path, self.newsletter = path, newsletter
+        self.source = SourceMap(path)
 
     def error(self, node_or_line, field: str | None, problem: str) -> IssueError:
         line = node_or_line if isinstance(node_or_line, int) or node_or_line is None else _line(node_or_line)
@@ -83,7 +84,7 @@ class _IssueReader:
             entries=tuple(self.entry(node, i) for i, node in enumerate(entries_node.value)),
             outro=self.markdown(fields, "outro") if "outro" in fields else None,
             greeting=self.greeting(fields) if "greeting" in fields else None,
-            lines={name: _line(key) for name, (key, _) in fields.items()},
+            source=self.source,
         )
 
     def compose(self) -> yaml.Node:
@@ -113,7 +114,8 @@ class _IssueReader:
         return node
 
     def mapping(self, node: yaml.MappingNode, where: str | None, spec: dict[str, bool]):
-        """The fields of a mapping node as name -> (key node, value node), unknown and missing ones refused."""
+        """The fields of a mapping node as name -> (key node, value node), unknown and missing ones refused;
+        each field's line goes into the source map."""
         fields: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
@@ -127,6 +129,11 @@ class _IssueReader:
             if name in fields:
                 raise self.error(key, label, f"appears twice (first on line {_line(fields[name][0])})")
             fields[name] = (key, value)
+            self.source.keys[label] = _line(key)
+            if isinstance(value, yaml.ScalarNode):
+                # A `|` block's lines are the file's lines; a value folded from several lines is not.
+                literal = value.style == "|" or value.start_mark.line == value.end_mark.line
+                self.source.values[label] = (_line(value) + (value.style in ("|", ">")), literal)
         for name, required in spec.items():
             if required and name not in fields:
                 raise self.error(node, f"{where}.{name}" if where else name, "is missing")
@@ -156,11 +163,15 @@ class _IssueReader:
         label = f"{where}.{name}" if where else name
         source = self.scalar(node, label)
         try:
-            return render(source)
+            text = render(source)
         except MarkdownLinkError as exc:
-            # Block scalars (| and >) start on the line after the key.
-            first = _line(node) + (1 if node.style in ("|", ">") else 0)
-            raise self.error(first + exc.line_offset, label, exc.problem) from None
+            raise self.error(self.source.line_at(label, exc.line_offset), label, exc.problem) from None
+        for _, href, offset in text.links:
+            self.note_url(href, label, self.source.line_at(label, offset))
+        return text
+
+    def note_url(self, url: str, field: str, line: int | None) -> None:
+        self.source.urls.setdefault(url, (field, line))
 
     def greeting(self, fields) -> str:
         """One line above the intro, e.g. "Dear {first_name},": {first_name} is the only placeholder."""
@@ -179,6 +190,7 @@ class _IssueReader:
 
     def entry(self, node: yaml.Node, index: int) -> Entry:
         where = f"entries[{index + 1}]"
+        self.source.keys[where] = _line(node)
         if not isinstance(node, yaml.MappingNode):
             raise self.error(node, where, "each entry is a group of fields: institution, title, summary, link …")
         fields = self.mapping(node, where, ENTRY_FIELDS)
@@ -189,6 +201,7 @@ class _IssueReader:
         link = self.scalar(link_node, f"{where}.link")
         if problem := link_problem(link):
             raise self.error(link_node, f"{where}.link", problem)
+        self.note_url(link, f"{where}.link", _line(link_node))
 
         logo = None
         if "logo" in optional:
@@ -197,6 +210,7 @@ class _IssueReader:
                                      self.newsletter.root, self.newsletter.asset_base_url)
             except ValueError as exc:
                 raise self.error(fields["logo"][1], f"{where}.logo", str(exc)) from None
+            self.note_url(logo.url, f"{where}.logo", _line(fields["logo"][1]))
         elif "logo_alt" in optional:
             raise self.error(fields["logo_alt"][0], f"{where}.logo_alt", "there is no logo to describe: add 'logo:' or remove this line")
 
@@ -226,7 +240,6 @@ class _IssueReader:
             status=optional.get("status"),
             phase=optional.get("phase"),
             conditions=conditions,
-            lines={name: _line(key) for name, (key, _) in fields.items()},
         )
 
 

@@ -1,20 +1,21 @@
 """Turn an issue into an email: Jinja2 renders the theme's MJML and text templates, MRML compiles the MJML,
-premailer inlines the CSS. Nothing here touches the disk but the theme's templates."""
+premailer inlines the CSS. Pure: the model in, strings out; nothing here touches the disk but the theme's
+templates."""
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup, escape
 
 from digest.exceptions import BuildError, IssueError
-from digest.inline import MERGE_TAG, inline_css
-from digest.model import Image, Issue, Newsletter
-from digest.platforms import FIRST_NAME, PLATFORMS, PlatformTags, UnknownPlatform, platform_tags
+from digest.inline import inline_css
+from digest.model import Issue, Newsletter, Result
+from digest.platforms import FIRST_NAME, PLATFORMS, PlatformTags, platform_tags
 from digest.theme import theme_dirs
 
 HTML_TEMPLATE = "email.mjml.j2"
@@ -22,23 +23,9 @@ TEXT_TEMPLATE = "email.txt.j2"
 TEXT_WIDTH = 78
 
 
-@dataclass(frozen=True)
-class Email:
-    issue: Issue
-    mjml: str
-    html: str
-    text: str
-    images: tuple[Image, ...]  # local files the email links to, to be uploaded under asset_base_url
-    platform: str = "generic"  # whose merge tags it carries
-    newsletter: Newsletter | None = None
-
-
-def render_email(issue: Issue, newsletter: Newsletter, platform: str | None = None) -> Email:
-    platform = platform or newsletter.platform
-    try:
-        tags = platform_tags(platform)
-    except UnknownPlatform as exc:
-        raise BuildError(str(exc), None, None, "--platform") from None
+def render_email(issue: Issue, newsletter: Newsletter) -> Result:
+    """The email of `issue` as MJML, HTML and text, with the merge tags of `newsletter.platform`."""
+    tags = platform_tags(newsletter.platform)
     env = environment(tuple(theme_dirs(newsletter.root)))
     # The tags are our own constants: Markup keeps Jinja from turning their quotes into entities.
     safe_tags = {name: Markup(v) if isinstance(v, str) else v for name, v in asdict(tags).items()}
@@ -48,15 +35,14 @@ def render_email(issue: Issue, newsletter: Newsletter, platform: str | None = No
         "colours": newsletter.colours,
         "tags": safe_tags,
     }
-    context["greeting_html"], context["greeting_text"] = _greeting(issue, tags, platform)
+    context["greeting_html"], context["greeting_text"] = _greeting(issue, tags, newsletter.platform)
     mjml_source = _render(env, HTML_TEMPLATE, context)
     # Ending in a newline, like the text part: a text file, and the same bytes again out of the .eml's MIME part.
     html = inline_css(*compile_mjml(mjml_source, env)).rstrip("\n") + "\n"
     text = _render(env, TEXT_TEMPLATE, context)
-    _refuse_template_code(text + "\n" + html, tags, platform, issue, newsletter)
     images = [newsletter.logo] + [s.icon for s in newsletter.social] + [e.logo for e in issue.entries]
     local = {img.path: img for img in images if img is not None and img.source is not None}
-    return Email(issue, mjml_source, html, text, tuple(local.values()), platform, newsletter)
+    return Result(issue, newsletter, mjml_source, html, text, tuple(local.values()))
 
 
 @functools.lru_cache(maxsize=8)
@@ -99,40 +85,10 @@ def _greeting(issue: Issue, tags: PlatformTags, platform: str) -> tuple[Markup |
         raise IssueError(
             f"the {platform} platform has no first-name tag: write the greeting without {FIRST_NAME}, "
             f"or build for a platform that has one ({with_tag})",
-            issue.path, issue.lines.get("greeting"), "greeting",
+            issue.path, issue.source.line("greeting"), "greeting",
         )
     tag = tags.first_name or ""
     return Markup(tag).join(escape(part) for part in parts), tag.join(parts)
-
-
-def _refuse_template_code(output: str, tags: PlatformTags, platform: str, issue: Issue, newsletter: Newsletter) -> None:
-    """Editors' words that the platform would run as its own template code ({{ … }} on Brevo, *|…|* on
-    Mailchimp) are refused: the platform would replace them, or worse run them, in every reader's copy."""
-    if tags.code is None:
-        return
-    for tag in tags.values:
-        output = output.replace(tag, "")
-    match = re.search(tags.code, output)
-    if match is None:
-        return
-    whole = MERGE_TAG.match(output, match.start())
-    snippet = whole.group(0) if whole else output[match.start() : match.start() + 20].split("\n")[0]
-    path, line = issue.path, None
-    for candidate in (issue.path, newsletter.config_path):
-        try:
-            lines = candidate.read_text(encoding="utf-8").splitlines() if candidate else []
-        except OSError:
-            lines = []
-        found = [i for i, text in enumerate(lines, 1) if snippet in text] or [
-            i for i, text in enumerate(lines, 1) if match.group(0) in text and not text.lstrip().startswith("#")]
-        if found:
-            path, line = candidate, found[0]
-            break
-    raise IssueError(
-        f"{snippet!r}: {platform} would read this as its own template code; digest adds the platform's tags "
-        "itself (a reader's first name: see greeting), so reword it",
-        path, line,
-    )
 
 
 def _render(env: jinja2.Environment, name: str, context: dict) -> str:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+# What `digest init` and `digest new` fill in when the editor gives nothing: `digest check` looks for them.
+STARTER_NAME = "My Newsletter"
+STARTER_SUBJECT = "Subject of the email"
+
 
 def render_starter(template: str, **context) -> str:
     import jinja2

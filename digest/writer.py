@@ -8,12 +8,12 @@ import tempfile
 from pathlib import Path
 
 from digest.exceptions import BuildError
-from digest.render import Email
+from digest.model import Result
 
 FILES = {"email.html": "html", "email.txt": "text", "email.mjml": "mjml"}
 
 
-def write_email(email: Email, out_dir: Path, extra: dict[str, bytes] | None = None) -> Path:
+def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = None) -> Path:
     """Write `email` to out_dir/<slug>/ with the images it links to, replacing what was there in one step.
 
     `extra` adds files made from the email, such as email.eml, to the same step.

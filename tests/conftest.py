@@ -15,9 +15,9 @@ SAMPLE_CONFIG = REPO / "digest.toml"
 CONFIG = """\
 name = "Test News"
 organisation = "Test Org"
-website = "https://www.example.org/"
+website = "https://www.testnews.example/"
 address = "1 Test Street, Testville"
-asset_base_url = "https://cdn.example.org/news/"
+asset_base_url = "https://cdn.testnews.example/news/"
 
 [[social]]
 platform = "facebook"
@@ -71,6 +71,6 @@ def newsletter(tmp_path) -> Newsletter:
 @pytest.fixture(scope="session")
 def sample_email():
     """The sample issue, built once for the session through the real pipeline."""
-    from digest.commands.build import build_email
+    import digest
 
-    return build_email(SAMPLE_ISSUE)
+    return digest.build(SAMPLE_ISSUE)

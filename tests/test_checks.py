@@ -11,8 +11,10 @@ from dataclasses import replace
 import pytest
 
 from digest import platforms
-from digest.checks import ERROR, WARNING, check_email, parse_html
-from digest.commands.build import build_email
+from digest.checks import run_checks
+from digest.model import ERROR, WARNING
+from digest.page import parse_html
+import digest
 from digest.config import load_config
 from digest.platforms import PlatformTags
 from conftest import SAMPLE_CONFIG, SAMPLE_ISSUE
@@ -42,12 +44,13 @@ def issue(**fields) -> str:
 def run(newsletter, text: str | None = None, platform: str = "generic", html=None, plain=None):
     if text is not None:
         newsletter.write_issue(text)
-    email = build_email(newsletter.issue, platform=platform)
+    email = digest.build(newsletter.issue, platform=platform)
     if html:
         email = replace(email, html=html(email.html))
+        email.page = parse_html(email.html)
     if plain:
         email = replace(email, text=plain(email.text))
-    return check_email(email, load_config(newsletter.config), platform)
+    return run_checks(email)
 
 
 def ids(findings) -> list[str]:
@@ -65,17 +68,17 @@ def test_platform(monkeypatch):
 def test_the_sample_issue_checks_clean(sample_email):
     # Built and checked for the sample's own platform (mailchimp, from its digest.toml).
     assert sample_email.platform == "mailchimp"
-    assert check_email(sample_email, load_config(SAMPLE_CONFIG)) == []
+    assert sample_email.findings == []
 
 
 def test_the_sample_issue_checks_clean_but_for_the_placeholder_on_generic():
-    email = build_email(SAMPLE_ISSUE, platform="generic")
-    assert ids(check_email(email, load_config(SAMPLE_CONFIG))) == ["unsubscribe-placeholder"]
+    email = digest.build(SAMPLE_ISSUE, platform="generic")
+    assert ids(email.findings) == ["unsubscribe-placeholder"]
 
 
 def test_the_sample_issue_checks_fully_clean_with_a_real_platform(test_platform):
-    email = build_email(SAMPLE_ISSUE, platform=test_platform)
-    assert check_email(email, load_config(SAMPLE_CONFIG), test_platform) == []
+    email = digest.build(SAMPLE_ISSUE, platform=test_platform)
+    assert email.findings == []
 
 
 def test_the_test_issue_checks_clean(newsletter, test_platform):
@@ -98,7 +101,7 @@ def test_an_email_over_90_kb_is_a_warning(newsletter):
 
 
 def test_a_normal_email_has_no_size_finding(sample_email):
-    assert not [f for f in check_email(sample_email, load_config(SAMPLE_CONFIG)) if f.id.startswith("size")]
+    assert not [f for f in sample_email.findings if f.id.startswith("size")]
 
 
 # --- images --------------------------------------------------------------------------------------------
@@ -111,12 +114,12 @@ def test_an_image_without_alt_is_an_error_at_the_entry_s_logo_line(newsletter):
 
 
 def test_a_relative_image_address_is_an_error(newsletter):
-    found = run(newsletter, html=lambda h: h.replace('src="https://cdn.example.org/news/issues/images/logo.png"', 'src="images/logo.png"'))
+    found = run(newsletter, html=lambda h: h.replace('src="https://cdn.testnews.example/news/issues/images/logo.png"', 'src="images/logo.png"'))
     assert ("image-url", ERROR) in [(f.id, f.severity) for f in found]
 
 
 def test_an_http_image_is_a_warning(newsletter):
-    text = issue(entries="\n" + ENTRY.replace("images/logo.png", "http://cdn.example.org/logo.png"))
+    text = issue(entries="\n" + ENTRY.replace("images/logo.png", "http://cdn.testnews.example/logo.png"))
     found = [f for f in run(newsletter, text) if f.id == "image-http"]
     assert len(found) == 1 and found[0].field == "entries[1].logo" and found[0].line == 8
 
@@ -128,25 +131,25 @@ def test_an_image_without_width_is_a_warning(newsletter):
 
 def test_the_theme_s_images_all_have_alt_https_and_width(newsletter, test_platform):
     assert not [f for f in run(newsletter, platform=test_platform) if f.id.startswith("image")]
-    assert len(parse_html(build_email(newsletter.issue).html).images) == 2  # the entry's logo and the social icon
+    assert len(parse_html(digest.build(newsletter.issue).html).images) == 2  # the entry's logo and the social icon
 
 
 # --- links ---------------------------------------------------------------------------------------------
 
 def test_a_link_with_another_scheme_is_an_error(newsletter):
-    found = run(newsletter, html=lambda h: h.replace('href="https://www.example.org/"', 'href="javascript:alert(1)"'))
+    found = run(newsletter, html=lambda h: h.replace('href="https://www.testnews.example/"', 'href="javascript:alert(1)"'))
     scheme = [f for f in found if f.id == "link-scheme"]
     assert len(scheme) == 1 and scheme[0].severity == ERROR and "must start with https://" in scheme[0].message
 
 
 def test_a_link_without_text_is_an_error(newsletter):
-    found = [f for f in run(newsletter, issue(intro="Hello [](https://example.org/x) readers.")) if f.id == "link-text-empty"]
+    found = [f for f in run(newsletter, issue(intro="Hello [](https://testnews.example/x) readers.")) if f.id == "link-text-empty"]
     assert len(found) == 1 and found[0].field == "intro" and found[0].line == 4
 
 
 @pytest.mark.parametrize("label", ["here", "Click here", "read more", "Link", "Find out more"])
 def test_generic_link_text_is_a_warning(newsletter, label):
-    found = run(newsletter, issue(intro=f"The study is [{label}](https://example.org/study)."))
+    found = run(newsletter, issue(intro=f"The study is [{label}](https://testnews.example/study)."))
     assert ids(found).count("link-text-generic") == 1
 
 
@@ -157,7 +160,7 @@ def test_a_generic_button_label_is_a_warning(newsletter):
 
 def test_find_out_more_buttons_and_icon_links_are_allowed(newsletter):
     # The entry button says "Find out more"; the social link's text is its icon's alt text.
-    found = run(newsletter, issue(intro="Read [the study protocol](https://example.org/study)."))
+    found = run(newsletter, issue(intro="Read [the study protocol](https://testnews.example/study)."))
     assert not [f for f in found if f.id.startswith("link-text")]
 
 
@@ -167,24 +170,24 @@ def test_words_split_by_inline_tags_stay_one_word():
 
 
 def test_an_http_link_is_a_warning(newsletter):
-    found = [f for f in run(newsletter, issue(intro="See [our site](http://example.org/).")) if f.id == "link-http"]
+    found = [f for f in run(newsletter, issue(intro="See [our site](http://testnews.example/).")) if f.id == "link-http"]
     assert len(found) == 1 and found[0].severity == WARNING
 
 
 def test_https_and_mailto_links_are_fine(newsletter):
-    found = run(newsletter, issue(intro="See [our site](https://example.org/) or [write](mailto:a@example.org)."))
+    found = run(newsletter, issue(intro="See [our site](https://testnews.example/) or [write](mailto:a@testnews.example)."))
     assert not [f for f in found if f.id in ("link-http", "link-scheme")]
 
 
 def test_the_same_link_twice_is_a_warning(newsletter):
-    text = issue(intro="See [the study](https://example.org/s) and [its results](https://example.org/s).")
+    text = issue(intro="See [the study](https://testnews.example/s) and [its results](https://testnews.example/s).")
     found = [f for f in run(newsletter, text) if f.id == "link-duplicate"]
     assert len(found) == 1 and "2 times" in found[0].message and found[0].field == "intro"
 
 
 def test_the_footer_website_and_the_unsubscribe_tag_are_not_duplicates(newsletter):
     # The website is the logo's link and the footer's; an intro link to it is a third copy, still allowed.
-    found = run(newsletter, issue(intro="Visit [our website](https://www.example.org/)."))
+    found = run(newsletter, issue(intro="Visit [our website](https://www.testnews.example/)."))
     assert "link-duplicate" not in ids(found)
 
 
@@ -192,21 +195,22 @@ def test_the_footer_website_and_the_unsubscribe_tag_are_not_duplicates(newslette
 
 def test_a_missing_unsubscribe_tag_is_an_error(newsletter, test_platform):
     # Built for the generic placeholder, checked for a platform whose tag is *|UNSUB|*: neither part has it.
-    email = build_email(newsletter.issue)
-    found = [f for f in check_email(email, load_config(newsletter.config), test_platform) if f.id.startswith("unsub")]
+    email = digest.build(newsletter.issue)
+    email = replace(email, newsletter=replace(email.newsletter, platform=test_platform))
+    found = [f for f in run_checks(email) if f.id.startswith("unsub")]
     assert [(f.id, f.severity) for f in found] == [("unsubscribe-missing", ERROR)]
     assert "email.html and email.txt" in found[0].message
 
 
 def test_an_unsubscribe_tag_missing_from_the_text_part_is_an_error(newsletter, test_platform):
     found = run(newsletter, platform=test_platform, plain=lambda t: t.replace("*|UNSUB|*", ""))
-    assert [(f.id, f.file) for f in found if f.id.startswith("unsub")] == [("unsubscribe-missing", "email.txt")]
+    assert [(f.id, f.path) for f in found if f.id.startswith("unsub")] == [("unsubscribe-missing", "email.txt")]
 
 
 def test_the_generic_placeholder_is_a_warning_pointing_at_digest_toml(newsletter):
     found = [f for f in run(newsletter) if f.id.startswith("unsub")]
     assert [(f.id, f.severity, f.field) for f in found] == [("unsubscribe-placeholder", WARNING, "platform")]
-    assert found[0].file.endswith("digest.toml")
+    assert str(found[0].path).endswith("digest.toml")
 
 
 def test_a_real_platform_tag_is_quiet(newsletter, test_platform):
@@ -216,9 +220,9 @@ def test_a_real_platform_tag_is_quiet(newsletter, test_platform):
 def test_a_theme_without_the_postal_address_is_an_error(newsletter):
     address = "1 Test Street, Testville"
     found = [f for f in run(newsletter, plain=lambda t: t.replace(address, "")) if f.id == "address-missing"]
-    assert len(found) == 1 and found[0].file == "email.txt" and found[0].severity == ERROR
+    assert len(found) == 1 and str(found[0].path) == "email.txt" and found[0].severity == ERROR
     found = [f for f in run(newsletter, html=lambda h: h.replace(address, "")) if f.id == "address-missing"]
-    assert found[0].file == "email.html"
+    assert str(found[0].path) == "email.html"
 
 
 def test_a_custom_theme_that_drops_the_address_is_caught(newsletter, tmp_path):
@@ -271,7 +275,7 @@ def test_a_preheader_that_says_something_new_is_quiet(newsletter):
 def test_a_long_text_line_is_a_warning_with_its_line_in_the_text_part(newsletter):
     label = "Read the whole long story of this trial on the registry's own study page please"
     found = [f for f in run(newsletter, issue(entries="\n" + ENTRY + f"    link_label: {label}\n")) if f.id == "text-line-length"]
-    assert len(found) == 1 and found[0].file == "email.txt" and found[0].line
+    assert len(found) == 1 and str(found[0].path) == "email.txt" and found[0].line
 
 
 def test_a_long_address_alone_or_after_a_short_label_is_allowed(newsletter):
@@ -308,7 +312,7 @@ def test_leftover_placeholders_are_errors(newsletter, intro, found):
 
 
 def test_a_placeholder_in_an_entry_names_the_entry_line(newsletter):
-    text = issue(entries="\n" + ENTRY + "  - institution: Other\n    title: TODO title\n    summary: Words.\n    link: https://example.org/2\n")
+    text = issue(entries="\n" + ENTRY + "  - institution: Other\n    title: TODO title\n    summary: Words.\n    link: https://testnews.example/2\n")
     hits = [f for f in run(newsletter, text) if f.id == "placeholder"]
     assert [(h.field, h.line) for h in hits] == [("entries[2].title", 12)]
 
@@ -341,15 +345,15 @@ def test_an_issue_without_entries_is_an_error(newsletter):
 
 def test_a_finding_in_a_digest_toml_link_names_its_line(newsletter):
     newsletter.config.write_text(newsletter.config.read_text().replace(
-        'asset_base_url', 'footer = "Questions? See [our site](http://www.example.org/faq)."\nasset_base_url'))
+        'asset_base_url', 'footer = "Questions? See [our site](http://www.testnews.example/faq)."\nasset_base_url'))
     found = [f for f in run(newsletter) if f.id == "link-http"]
-    assert [(f.file, f.line, f.field) for f in found] == [(str(newsletter.config), 5, "footer")]
+    assert [(str(f.path), f.line, f.field) for f in found] == [(str(newsletter.config), 5, "footer")]
 
 
 def test_a_placeholder_is_found_on_its_own_field_s_line(newsletter):
     # The same braces earlier in the entry (in the title) must not take the summary's finding.
     entry = ("  - institution: Other\n    title: Sets {{ and }} in maths\n    summary: |\n      Words.\n\n"
-             "      More }} here.\n    link: https://example.org/2\n")
+             "      More }} here.\n    link: https://testnews.example/2\n")
     text = issue(entries="\n" + ENTRY + entry)
     hits = [(f.field, f.line) for f in run(newsletter, text) if f.id == "placeholder"]
     source = text.splitlines()

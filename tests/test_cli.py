@@ -103,11 +103,11 @@ def test_output_dir_that_cannot_be_written(newsletter):
 def test_a_write_that_fails_midway_leaves_the_last_build_whole(newsletter):
     import dataclasses
 
-    from digest.commands.build import build_email
+    import digest
     from digest.exceptions import BuildError
     from digest.writer import write_email
 
-    email = build_email(newsletter.issue)
+    email = digest.build(newsletter.issue)
     out = newsletter.root / "out"
     target = write_email(email, out)
     before = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
@@ -147,7 +147,15 @@ def test_init_then_new_then_build(tmp_path):
     again = run("new", "Spring: news & trials", "--date", "2025-03-01", cwd=root)
     assert again.exit_code == 1 and "already exists" in again.output
     assert run("new", "x", "--date", "someday", cwd=root).output == "--date: 'someday' is not a date: write it as YYYY-MM-DD\n"
-    built = run("build", *sorted(str(p.relative_to(root)) for p in (root / "issues").glob("*.yaml")), cwd=root)
+    issues = sorted(str(p.relative_to(root)) for p in (root / "issues").glob("*.yaml"))
+    # Untouched, the starter's sample text would reach readers: the build refuses it, naming each line.
+    built = run("build", *issues, cwd=root)
+    assert built.exit_code == 1
+    assert "issues/2025-03-01-spring-news-trials.yaml:10: entries[1].institution: error: 'Example University Hospital' " \
+           "is the starter file's sample text: replace it with your own [starter-text]" in built.output
+    assert "digest.toml:8: address: error: '1 Example Street" in built.output
+    assert not (root / "build").exists()
+    built = run("build", *issues, "--force", cwd=root)
     assert built.exit_code == 0, built.output
     assert len(list((root / "build").iterdir())) == 2
 
@@ -175,7 +183,7 @@ def test_real_process_errors_are_one_line_without_traceback(tmp_path):
 
 def test_two_issues_that_would_build_to_one_folder_are_refused(newsletter):
     (newsletter.root / "issues" / "sub").mkdir()
-    (newsletter.root / "issues" / "sub" / "test-issue.yaml").write_text(newsletter.issue.read_text().replace("images/logo.png", "https://img.example.org/logo.png"))
+    (newsletter.root / "issues" / "sub" / "test-issue.yaml").write_text(newsletter.issue.read_text().replace("images/logo.png", "https://img.testnews.example/logo.png"))
     result = run("build", "issues/test-issue.yaml", "issues/sub/test-issue.yaml", cwd=newsletter.root)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == (

@@ -79,9 +79,9 @@ def test_preheader_is_hidden_and_padded(sample_email):
     # The sample is built for Mailchimp, which fills in the preview text from its own field.
     assert text.startswith("*|MC_PREVIEW_TEXT|*")
     assert text.count("\u034f") >= 30  # combining grapheme joiners keep the body out of the preview line
-    from digest.commands.build import build_email
+    import digest
 
-    generic = lxml_html.fromstring(build_email(SAMPLE_ISSUE, platform="generic").html).xpath("//body/div[1]")[0]
+    generic = lxml_html.fromstring(digest.build(SAMPLE_ISSUE, platform="generic").html).xpath("//body/div[1]")[0]
     assert "display:none" in generic.get("style")
     assert generic.text_content().startswith("Three leading institutions have launched new clinical trials")
 
@@ -92,7 +92,7 @@ def test_images_have_alt_and_absolute_urls(sample_email):
     assert len(images) == 3 + 4  # three logos, four social icons
     for img in images:
         assert img.get("alt"), lxml_html.tostring(img)
-        assert img.get("src").startswith("https://www.example.org/newsletter/")
+        assert img.get("src").startswith("https://www.ldn-news.example/newsletter/")
         assert img.get("width")
     alts = {img.get("alt") for img in images}
     assert {"Facebook", "X", "Instagram", "YouTube", "VA Boston Healthcare System"} <= alts
@@ -122,14 +122,14 @@ def test_text_part(sample_email):
 
 
 def test_markdown_links_and_lists_reach_the_text_part(newsletter):
-    from digest.commands.build import build_email
+    import digest
 
     newsletter.write_issue(Path(newsletter.issue).read_text().replace(
         "  Hello **readers**.\n",
-        "  Hello **readers**, see [the registry](https://clinicaltrials.gov/) or <mailto:team@example.org>.\n\n  - one\n  - two\n",
+        "  Hello **readers**, see [the registry](https://clinicaltrials.gov/) or <mailto:team@testnews.example>.\n\n  - one\n  - two\n",
     ))
-    email = build_email(newsletter.issue)
-    assert "see the registry (https://clinicaltrials.gov/) or team@example.org." in " ".join(email.text.split())
+    email = digest.build(newsletter.issue)
+    assert "see the registry (https://clinicaltrials.gov/) or team@testnews.example." in " ".join(email.text.split())
     assert "- one\n- two" in email.text
     assert '<a href="https://clinicaltrials.gov/"' in email.html
     assert "<strong" in email.html and "<li" in email.html

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from digest.commands.build import build_email
+import digest
 from digest.exceptions import DigestError
 
 ATTACKS = [
@@ -53,7 +53,7 @@ ALLOWED_TAGS = {
 def issue_text(field: str, value: str) -> str:
     fields = {
         "subject": "Subject", "preheader": "Preheader", "intro": "Intro", "outro": "Outro",
-        "institution": "Uni", "title": "Trial", "summary": "Summary", "link": "https://example.org/t",
+        "institution": "Uni", "title": "Trial", "summary": "Summary", "link": "https://testnews.example/t",
         "link_label": "Find out more", "logo_alt": "Logo", "status": "Recruiting", "phase": "Phase 2",
         "greeting": "Hello,",
     }
@@ -87,21 +87,21 @@ def build(newsletter):
     from digest.eml import message_bytes
 
     try:
-        email = build_email(newsletter.issue)
+        email = digest.build(newsletter.issue)
         message_bytes(email)  # the subject and the sender become mail headers
         return email
     except DigestError as error:
-        message = error.format_message()
+        message = error.__str__()
         assert "\n" not in message and message
         return None
 
 
 @pytest.fixture
 def baseline(newsletter):
-    newsletter.config.write_text('sender = "Test News <news@example.org>"\n' + newsletter.config.read_text())
+    newsletter.config.write_text('sender = "Test News <news@testnews.example>"\n' + newsletter.config.read_text())
     if not BASELINE:
         newsletter.write_issue(issue_text("subject", "Subject"))
-        BASELINE.append(build_email(newsletter.issue).html)
+        BASELINE.append(digest.build(newsletter.issue).html)
     return newsletter
 
 

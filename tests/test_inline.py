@@ -13,7 +13,7 @@ import pytest
 from lxml import html as lxml_html
 
 from conftest import REPO, SAMPLE_ISSUE
-from digest.commands.build import newsletter_for
+from digest.config import settings_for
 from digest.inline import inline_css
 from digest.platforms import platform_tags
 from digest.reader import read_issue
@@ -26,7 +26,7 @@ MERGE_TAGS = ["*|UNSUB|*", "{{ unsubscribe_url }}", "{{ UnsubscribeURL }}", "{$u
 @pytest.fixture(scope="module")
 def compiled():
     """The sample as MRML compiled it, before inlining: (html, css to inline)."""
-    newsletter = newsletter_for(SAMPLE_ISSUE, None)
+    newsletter = settings_for(SAMPLE_ISSUE)
     issue = read_issue(SAMPLE_ISSUE, newsletter)
     env = environment(tuple(theme_dirs(newsletter.root)))
     context = dict(newsletter=newsletter, issue=issue, colours=newsletter.colours, tags=platform_tags("generic"))
@@ -110,7 +110,7 @@ def test_no_network_and_no_base_url(compiled):
     assert requests == []
     assert f'href="{url}/link.css"' in out
     assert "color:red" not in out.replace(" ", "")
-    assert 'src="https://www.example.org/newsletter/icons/facebook.png"' in out  # no base_url prefixing
+    assert 'src="https://www.ldn-news.example/newsletter/icons/facebook.png"' in out  # no base_url prefixing
 
 
 def test_no_cssutils_noise_on_the_terminal(newsletter):
@@ -122,7 +122,8 @@ def test_no_cssutils_noise_on_the_terminal(newsletter):
     result = subprocess.run([sys.executable, "-m", "digest", "build", "issues/test-issue.yaml", "--out", "out"],
                             capture_output=True, text=True, cwd=newsletter.root)
     assert result.returncode == 0, result.stderr
-    *findings, built = result.stderr.strip().splitlines()
+    *findings, built, upload = result.stderr.strip().splitlines()
     assert built == f"Built {Path('out') / 'test-issue'}/email.html and email.txt"
+    assert upload.startswith(f"Upload {Path('out') / 'test-issue' / 'icons'}/ and ")
     assert all(re.search(r"\[[a-z-]+\]$", line) for line in findings), findings  # digest check's own findings only
     assert "colr:red" in (newsletter.root / "out" / "test-issue" / "email.html").read_text().replace(" ", "")

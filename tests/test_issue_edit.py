@@ -113,11 +113,11 @@ def test_trials_already_in_the_issue_are_found_by_id_and_by_link(newsletter):
 
 
 LAYOUTS = {
-    "no indent before the dash": "entries:\n- institution: A\n  title: B\n  summary: C\n  link: https://example.org/\noutro: D\n",
-    "deep indent": "entries:\n    -   institution: A\n        title: B\n        summary: C\n        link: https://example.org/\n",
-    "no line break at the end": "entries:\n  - institution: A\n    title: B\n    summary: C\n    link: https://example.org/",
-    "windows line breaks": "entries:\r\n  - institution: A\r\n    title: B\r\n    summary: |\r\n      C\r\n\r\n      D\r\n    link: https://example.org/\r\noutro: E\r\n",
-    "byte order mark": "\ufeffentries:\n  - institution: A\n    title: B\n    summary: C\n    link: https://example.org/\n",
+    "no indent before the dash": "entries:\n- institution: A\n  title: B\n  summary: C\n  link: https://testnews.example/\noutro: D\n",
+    "deep indent": "entries:\n    -   institution: A\n        title: B\n        summary: C\n        link: https://testnews.example/\n",
+    "no line break at the end": "entries:\n  - institution: A\n    title: B\n    summary: C\n    link: https://testnews.example/",
+    "windows line breaks": "entries:\r\n  - institution: A\r\n    title: B\r\n    summary: |\r\n      C\r\n\r\n      D\r\n    link: https://testnews.example/\r\noutro: E\r\n",
+    "byte order mark": "\ufeffentries:\n  - institution: A\n    title: B\n    summary: C\n    link: https://testnews.example/\n",
     "empty list": "entries:\n\n# a comment after\noutro: E\n",
     "empty list with a comment": "entries:   # trials go here\noutro: E\n",
 }
@@ -148,9 +148,9 @@ def test_layouts(tmp_path, layout):
     "entries",
     [
         "entries: []\n",
-        "entries: [{institution: A, title: B, summary: C, link: 'https://example.org/'}]\n",
+        "entries: [{institution: A, title: B, summary: C, link: 'https://testnews.example/'}]\n",
         "entries: ~\n",
-        "entries:\n  - institution: A\n    title: B\n    link: https://example.org/\n    summary: |+\n      C\n\n",
+        "entries:\n  - institution: A\n    title: B\n    link: https://testnews.example/\n    summary: |+\n      C\n\n",
     ],
     ids=["flow empty", "flow list", "null", "keep-chomped block at the end"],
 )
@@ -159,7 +159,7 @@ def test_a_layout_that_cannot_be_added_to_safely_is_refused_and_left_alone(tmp_p
     path.write_text("subject: A\npreheader: B\ndate: 2024-06-04\nintro: Hi.\n" + entries, encoding="utf-8")
     with pytest.raises(IssueError) as info:
         append_entries(open_issue(path), [NEW])
-    message = info.value.format_message()
+    message = info.value.__str__()
     assert "issue.yaml:5: entries: " in message and message.endswith("nothing was changed (run without --issue to print the entries and paste them in)")
 
 

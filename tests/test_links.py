@@ -200,35 +200,34 @@ def test_the_cache_lives_in_the_user_cache_folder_unless_told(monkeypatch, tmp_p
     assert default_cache_path() == tmp_path / "digest" / "links.json"
 
 
-def test_urls_to_check_skips_merge_tags_mailto_and_images_still_to_upload(newsletter):
-    from digest.commands.build import build_email
+def test_urls_to_check_skips_merge_tags_and_mailto_and_takes_every_image(newsletter):
+    import digest
 
     newsletter.write_issue("""\
         subject: A subject line that is long enough
         preheader: A preheader that is long enough to pass the checks we run.
         date: 2024-05-14
-        intro: Write to [us](mailto:a@example.org) or read [this study](https://example.org/study).
+        intro: Write to [us](mailto:a@testnews.example) or read [this study](https://testnews.example/study).
         entries:
           - institution: Test University
             title: A trial
-            logo: https://cdn.example.org/remote-logo.png
+            logo: https://cdn.testnews.example/remote-logo.png
             summary: Words.
             link: https://clinicaltrials.gov/study/NCT00000001
     """)
-    urls = urls_to_check(build_email(newsletter.issue))
+    urls = urls_to_check(digest.build(newsletter.issue))
     assert urls == [
         "https://www.facebook.com/testnews",
-        "https://example.org/study",
+        "https://testnews.example/study",
         "https://clinicaltrials.gov/study/NCT00000001",
-        "https://www.example.org/",
-        "https://cdn.example.org/remote-logo.png",  # named by URL, so already on the web
-    ]  # the facebook icon is a file digest uploads: not on the web yet
+        "https://www.testnews.example/",
+        "https://cdn.testnews.example/news/icons/facebook.png",  # a file digest uploads: is it there yet?
+        "https://cdn.testnews.example/remote-logo.png",  # named by URL: already on the web
+    ]
 
 
 def test_findings_name_the_issue_line_of_each_link(server, newsletter):
-    from digest.checks import Locator
-    from digest.commands.build import build_email
-    from digest.config import load_config
+    import digest
 
     newsletter.write_issue(f"""\
         subject: A subject line that is long enough
@@ -248,9 +247,9 @@ def test_findings_name_the_issue_line_of_each_link(server, newsletter):
             summary: Words.
             link: {server.url}/temporary
     """)
-    email = build_email(newsletter.issue)
+    email = digest.build(newsletter.issue)
     urls = [u for u in urls_to_check(email) if u.startswith(server.url)]
-    found = link_findings(check(urls), Locator(email.issue, load_config(newsletter.config), newsletter.issue.read_text()))
+    found = link_findings(check(urls), email)
     assert [(f.id, f.severity, f.line, f.field) for f in found] == [
         ("link-moved", "warning", 7, "intro"),
         ("link-broken", "error", 12, "entries[1].link"),

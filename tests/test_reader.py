@@ -23,7 +23,7 @@ def error_of(newsletter, text: str | bytes) -> str:
         newsletter.write_issue(text)
     with pytest.raises(IssueError) as caught:
         read_issue(newsletter.issue, load_config(newsletter.config))
-    message = caught.value.format_message()
+    message = caught.value.__str__()
     assert "\n" not in message
     return message
 
@@ -50,7 +50,7 @@ def test_reads_every_field(newsletter):
     (entry,) = issue.entries
     assert entry.institution == "Test University"
     assert entry.logo.alt == "Test University"  # alt defaults to the institution
-    assert entry.logo.url == "https://cdn.example.org/news/issues/images/logo.png"
+    assert entry.logo.url == "https://cdn.testnews.example/news/issues/images/logo.png"
     assert entry.nct_id == "NCT00000001"
     assert entry.link_label == "Read the study"
     assert entry.line == 6
@@ -122,10 +122,10 @@ def test_empty_entries_list_is_read(newsletter):
 
 def test_image_urls_are_kept_and_relative_paths_need_asset_base_url(newsletter, monkeypatch):
     monkeypatch.chdir(newsletter.root)
-    issue = read(newsletter, GOOD.replace("images/logo.png", "https://img.example.org/a.png"))
-    assert issue.entries[0].logo.url == "https://img.example.org/a.png"
+    issue = read(newsletter, GOOD.replace("images/logo.png", "https://img.testnews.example/a.png"))
+    assert issue.entries[0].logo.url == "https://img.testnews.example/a.png"
     assert issue.entries[0].logo.source is None
-    newsletter.write_config(newsletter.config.read_text().replace('asset_base_url = "https://cdn.example.org/news/"\n', "").split("[[social]]")[0])
+    newsletter.write_config(newsletter.config.read_text().replace('asset_base_url = "https://cdn.testnews.example/news/"\n', "").split("[[social]]")[0])
     assert "set asset_base_url in digest.toml" in error_of(newsletter, GOOD)
 
 
@@ -145,7 +145,7 @@ def test_an_escape_that_is_no_character(newsletter, monkeypatch):
 @pytest.mark.parametrize("brk", ["\\r", "\\u2028", "\\x85"])
 def test_a_subject_has_no_line_break_of_any_kind(newsletter, monkeypatch, brk):
     monkeypatch.chdir(newsletter.root)
-    message = error_of(newsletter, GOOD.replace("subject: A subject line that is long enough", f'subject: "A{brk}Bcc: x@example.org"'))
+    message = error_of(newsletter, GOOD.replace("subject: A subject line that is long enough", f'subject: "A{brk}Bcc: x@testnews.example"'))
     assert message == "issues/test-issue.yaml:1: subject: must fit on one line"
 
 

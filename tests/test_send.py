@@ -68,57 +68,97 @@ def smtp_server():
 
 
 @pytest.fixture
-def built(newsletter, tmp_path):
-    """The test newsletter with a sender, built with --eml into tmp_path/build."""
+def built(newsletter):
+    """The test newsletter with a sender, sent with Brevo: never built before it is sent."""
     text = newsletter.config.read_text(encoding="utf-8")
-    newsletter.config.write_text(text.replace("\n\n[[social]]", '\nsender = "Test News <news@example.org>"\n\n[[social]]', 1), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["build", str(newsletter.issue), "-o", str(tmp_path / "build"), "--eml", "--platform", "brevo"])
-    assert result.exit_code == 0, result.output
-    newsletter.eml = tmp_path / "build" / "test-issue" / "email.eml"
+    newsletter.config.write_text(text.replace("\n\n[[social]]", '\nsender = "Test News <news@testnews.example>"\nplatform = "brevo"\n\n[[social]]', 1), encoding="utf-8")
     return newsletter
 
 
 def send(built, tmp_path, *args, env=None, input=None):
-    return CliRunner().invoke(cli, ["send", str(built.issue), "-o", str(tmp_path / "build"), *args], env=env or {}, input=input)
+    return CliRunner().invoke(cli, ["send", str(built.issue), *args], env=env or {}, input=input)
+
+
+def parts(data: bytes):
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    return message, [part.get_content() for part in message.iter_parts()]
 
 
 def test_delivery_to_an_ipv6_loopback_address(built, tmp_path, smtp_server):
     server = smtp_server(host="::1")
-    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where)
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where)
     assert result.exit_code == 0, result.output
-    assert [r[1] for r in server.received] == [["a@example.org"]]
+    assert [r[1] for r in server.received] == [["a@testnews.example"]]
 
 
 def test_delivery(built, tmp_path, smtp_server):
     server = smtp_server()
-    result = send(built, tmp_path, "--to", "a@example.org", "--to", "b@example.org", "--smtp", server.where)
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--to", "b@testnews.example", "--smtp", server.where)
     assert result.exit_code == 0, result.output
-    assert result.output == "Sent a test copy to a@example.org, b@example.org\n"
+    assert result.output == "Sent a test copy to a@testnews.example, b@testnews.example\n"
     [(sender, recipients, data)] = server.received
-    assert sender == "news@example.org"
-    assert recipients == ["a@example.org", "b@example.org"]
-    got = BytesParser(policy=policy.default).parsebytes(data)
-    built_message = BytesParser(policy=policy.default).parsebytes(built.eml.read_bytes())
-    assert got["To"] == "a@example.org, b@example.org"
-    assert got["Subject"] == built_message["Subject"] and got["From"] == built_message["From"]
-    assert got["Message-ID"] != built_message["Message-ID"]  # a new message each time it is sent
-    for received_part, built_part in zip(got.iter_parts(), built_message.iter_parts(), strict=True):
-        assert received_part.get_content_type() == built_part.get_content_type()
-        assert received_part.get_payload(decode=True) == built_part.get_payload(decode=True)
-    assert 'href="{{ unsubscribe }}"' in list(got.iter_parts())[1].get_content()
+    assert sender == "news@testnews.example"
+    assert recipients == ["a@testnews.example", "b@testnews.example"]
+    got, (text, html) = parts(data)
+    assert got["To"] == "a@testnews.example, b@testnews.example"
+    assert got["Subject"] == "A subject line that is long enough" and got["From"] == "Test News <news@testnews.example>"
+    assert got["Message-ID"] and got["Date"] and len(got.get_all("Date")) == 1
+    # What the subscriber reads: Brevo's tags filled with sample values, and a banner that says so.
+    assert "{{" not in html and "{{" not in text
+    assert 'href="#"' in html and "Unsubscribe: #" in text
+    assert "Test copy: brevo fills in its tags" in html and text.startswith("[Test copy: brevo fills in its tags")
+    # The hidden preheader still comes first, so the inbox line is the subscriber's.
+    assert html.index("A preheader that is long enough") < html.index("Test copy")
+
+
+def test_raw_keeps_the_platform_tags_as_built(built, tmp_path, smtp_server):
+    import digest
+
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--raw")
+    assert result.exit_code == 0, result.output
+    _, (text, html) = parts(server.received[0][2])
+    expected = digest.build(built.issue)
+    assert (text, html) == (expected.text.replace("\n", "\r\n"), expected.html.replace("\n", "\r\n"))  # as mail travels
+    assert 'href="{{ unsubscribe }}"' in html
+
+
+def test_an_edit_after_a_build_is_what_is_sent(built, tmp_path, smtp_server):
+    # The old way lost this: build --eml, edit, send mailed the stale build.
+    assert CliRunner().invoke(cli, ["build", str(built.issue), "-o", str(tmp_path / "build"), "--eml"]).exit_code == 0
+    built.issue.write_text(built.issue.read_text(encoding="utf-8").replace("Hello **readers**.", "Hello **friends**, edited."), encoding="utf-8")
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where)
+    assert result.exit_code == 0, result.output
+    _, (text, html) = parts(server.received[0][2])
+    assert "<strong>friends</strong>, edited." in html and "friends, edited." in text
+    assert "readers" not in text
+
+
+def test_errors_stop_the_send_unless_forced(built, tmp_path, smtp_server):
+    built.issue.write_text(built.issue.read_text(encoding="utf-8").replace("Hello **readers**.", "Hello TODO."), encoding="utf-8")
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where)
+    assert result.exit_code == 1
+    assert "intro: error: 'TODO' left in the text" in result.output
+    assert result.output.endswith("1 error found, so nothing was sent: fix them, or use --force to send the test copy anyway\n")
+    assert server.received == []
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--force")
+    assert result.exit_code == 0, result.output
+    assert len(server.received) == 1
 
 
 def test_login_with_password_from_the_environment(built, tmp_path, smtp_server):
     server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
     env = {"DIGEST_SMTP_PASSWORD": PASSWORD}
-    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--user", USER, env=env)
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--user", USER, env=env)
     assert result.exit_code == 0, result.output
     assert len(server.received) == 1
 
 
 def test_login_with_a_hidden_prompt(built, tmp_path, smtp_server):
     server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--user", USER, input=PASSWORD + "\n")
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--user", USER, input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output  # hidden: not echoed
     assert f"Password for {USER} at 127.0.0.1" in result.output
@@ -127,7 +167,7 @@ def test_login_with_a_hidden_prompt(built, tmp_path, smtp_server):
 
 def test_wrong_password(built, tmp_path, smtp_server):
     server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--user", USER, env={"DIGEST_SMTP_PASSWORD": "wrong"})
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--user", USER, env={"DIGEST_SMTP_PASSWORD": "wrong"})
     assert result.exit_code == 1
     assert result.output == f"the mail server {server.where} refused the login for {USER} (535 5.7.8 Authentication credentials invalid)\n"
     assert server.received == []
@@ -135,39 +175,39 @@ def test_wrong_password(built, tmp_path, smtp_server):
 
 def test_server_that_wants_a_login(built, tmp_path, smtp_server):
     server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where)
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where)
     assert result.exit_code == 1
-    assert result.output == f"the mail server {server.where} refused the sender news@example.org (530 5.7.0 Authentication required)\n"
+    assert result.output == f"the mail server {server.where} refused the sender news@testnews.example (530 5.7.0 Authentication required)\n"
 
 
 def test_refused_recipient(built, tmp_path, smtp_server):
     server = smtp_server()
-    result = send(built, tmp_path, "--to", "nobody@example.org", "--smtp", server.where)
+    result = send(built, tmp_path, "--to", "nobody@testnews.example", "--smtp", server.where)
     assert result.exit_code == 1
-    assert result.output == f"the mail server {server.where} refused nobody@example.org (550 5.1.1 No such user here); nothing was sent\n"
+    assert result.output == f"the mail server {server.where} refused nobody@testnews.example (550 5.1.1 No such user here); nothing was sent\n"
     assert server.received == []
 
 
 def test_one_recipient_refused_of_two(built, tmp_path, smtp_server):
     server = smtp_server()
-    result = send(built, tmp_path, "--to", "a@example.org", "--to", "nobody@example.org", "--smtp", server.where)
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--to", "nobody@testnews.example", "--smtp", server.where)
     assert result.exit_code == 1
     assert result.output == (
-        f"sent to a@example.org, but the mail server {server.where} refused nobody@example.org (550 5.1.1 No such user here)\n"
+        f"sent to a@testnews.example, but the mail server {server.where} refused nobody@testnews.example (550 5.1.1 No such user here)\n"
     )
-    assert [r for _, r, _ in server.received] == [["a@example.org"]]
+    assert [r for _, r, _ in server.received] == [["a@testnews.example"]]
 
 
 def test_server_that_is_down(built, tmp_path):
     port = free_port()  # nothing listens there
-    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", f"127.0.0.1:{port}")
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", f"127.0.0.1:{port}")
     assert result.exit_code == 1
     assert result.output == f"cannot connect to the mail server 127.0.0.1:{port} (Connection refused)\n"
 
 
 def test_ssl_to_a_plain_server(built, tmp_path, smtp_server):
     server = smtp_server()
-    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--ssl")
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--ssl")
     assert result.exit_code == 1
     [line] = result.output.splitlines()
     assert line.startswith(f"cannot connect to the mail server {server.where} (TLS failed: ")
@@ -175,7 +215,7 @@ def test_ssl_to_a_plain_server(built, tmp_path, smtp_server):
 
 def test_starttls_where_the_server_has_none(built, tmp_path, smtp_server):
     server = smtp_server()
-    result = send(built, tmp_path, "--to", "a@example.org", "--smtp", server.where, "--starttls")
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--starttls")
     assert result.exit_code == 1
     assert result.output == f"the mail server {server.where} does not offer STARTTLS: try --ssl, or neither\n"
 
@@ -193,7 +233,7 @@ def test_starttls_with_a_certificate_the_system_trusts(built, tmp_path, smtp_ser
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     server = smtp_server(tls_context=context, require_starttls=True, authenticator=authenticator, auth_required=True)
-    args = ["--to", "a@example.org", "--smtp", server.where, "--starttls", "--user", USER]
+    args = ["--to", "a@testnews.example", "--smtp", server.where, "--starttls", "--user", USER]
     env = {"DIGEST_SMTP_PASSWORD": PASSWORD}
 
     result = send(built, tmp_path, *args, env=env)  # the system does not trust this certificate yet
@@ -206,35 +246,35 @@ def test_starttls_with_a_certificate_the_system_trusts(built, tmp_path, smtp_ser
     assert len(server.received) == 1
 
 
-def test_no_eml_yet(newsletter, tmp_path):
-    result = CliRunner().invoke(cli, ["send", str(newsletter.issue), "-o", str(tmp_path / "build"), "--to", "a@example.org"])
-    assert result.exit_code == 1
-    assert result.output.endswith(f"test-issue.yaml: no {tmp_path / 'build' / 'test-issue' / 'email.eml'} yet: "
-                                  f"make it with  digest build --eml {newsletter.issue}\n")
+def test_sending_an_issue_never_built_needs_no_build(built, tmp_path, smtp_server):
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "build").exists() and not (built.root / "build").exists()
 
 
 @pytest.mark.parametrize("args, message", [
     (["--to", "not an address"], "--to: 'not an address' is not an email address\n"),
-    (["--to", "a@example.org", "--smtp", "host:port"], "--smtp: 'host:port' is not HOST or HOST:PORT, e.g. smtp.example.org:587\n"),
+    (["--to", "a@testnews.example", "--smtp", "host:port"], "--smtp: 'host:port' is not HOST or HOST:PORT, e.g. smtp.example.org:587\n"),
 ])
 def test_bad_options(built, tmp_path, args, message):
     result = send(built, tmp_path, *args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output == message
 
 
 def test_password_is_not_an_option(built, tmp_path):
-    result = send(built, tmp_path, "--to", "a@example.org", "--password", "x")
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--password", "x")
     assert result.exit_code == 2 and "No such option '--password'" in result.output
 
 
 def test_send_through_a_real_process(built, tmp_path, smtp_server):
     server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
     process = subprocess.run(
-        [sys.executable, "-m", "digest", "send", str(built.issue), "-o", str(tmp_path / "build"),
-         "--to", "a@example.org", "--smtp", server.where, "--user", USER],
+        [sys.executable, "-m", "digest", "send", str(built.issue),
+         "--to", "a@testnews.example", "--smtp", server.where, "--user", USER],
         capture_output=True, text=True, timeout=60, env={**os.environ, "DIGEST_SMTP_PASSWORD": PASSWORD},
     )
     assert process.returncode == 0, process.stderr
-    assert process.stderr == "Sent a test copy to a@example.org\n"
+    assert process.stderr == "Sent a test copy to a@testnews.example\n"
     assert len(server.received) == 1

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from conftest import REPO
 from ctgov_server import FIXTURES, Registry, fixture
 from digest.cli import cli
-from digest.commands.build import build_email
+import digest
 from digest.config import load_config
 from digest.inline import MERGE_TAG
 from digest.reader import read_issue
@@ -57,7 +57,7 @@ def test_three_trials_are_added_and_the_issue_builds(newsletter, registry):
     assert va.conditions == ("Osteoarthritis", "Arthritis, Rheumatoid", "Arthritis, Psoriatic")
     assert va.summary.plain.startswith("The study record says: “Over 100 million Americans report chronic pain.")
 
-    email = build_email(newsletter.issue)
+    email = digest.build(newsletter.issue)
     assert "Phase 2 · Completed · NCT03008590" in email.html
     assert "Withdrawn · NCT02965768" in email.html
     assert "Phase 4 · Completed · NCT02806440" in email.text
@@ -130,10 +130,10 @@ def test_outside_text_with_markup_and_any_alphabet_is_shown_as_text(newsletter, 
     )
     protocol["conditionsModule"]["conditions"] = ["Fibromyalgie: douleur", "#1 <i>pain</i>"]
     registry.study(study)
-    untouched = build_email(newsletter.issue)
+    untouched = digest.build(newsletter.issue)
     result = run("trial", "NCT09990003", "--issue", str(newsletter.issue))
     assert result.exit_code == 0, result.output
-    email = build_email(newsletter.issue)
+    email = digest.build(newsletter.issue)
     html = email.html
     assert "<script" not in html and "<b>LDN" not in html and "<i>pain" not in html and 'href="javascript' not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; R&amp;D &amp; more" in html
@@ -168,7 +168,7 @@ def test_the_environment_wins_over_digest_toml(newsletter, registry):
     [
         ('trial_institution = "hospital"', "digest.toml:1: trial_institution: 'hospital' must be 'sponsor' (the lead sponsor) or 'facility' (the first location)"),
         ('clinicaltrials_api = "ftp://mirror.example/"', "digest.toml:1: clinicaltrials_api: the link 'ftp://mirror.example/' must start with https://, http:// or mailto:"),
-        ('clinicaltrials_api = "mailto:a@example.org"', "digest.toml:1: clinicaltrials_api: must be a web address starting with https://"),
+        ('clinicaltrials_api = "mailto:a@testnews.example"', "digest.toml:1: clinicaltrials_api: must be a web address starting with https://"),
     ],
 )
 def test_bad_settings_are_named_with_their_line(newsletter, registry, line, message, monkeypatch):

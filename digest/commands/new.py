@@ -9,7 +9,7 @@ from pathlib import Path
 from digest.config import find_config
 from digest.exceptions import DigestError
 from digest.files import create
-from digest.starter import render_starter
+from digest.starter import STARTER_SUBJECT, render_starter
 
 
 def new(title: str, date_text: str | None, issues_dir: Path | None) -> Path:
@@ -22,5 +22,5 @@ def new(title: str, date_text: str | None, issues_dir: Path | None) -> Path:
         issues_dir = (config.parent if config else Path.cwd()) / "issues"
     slug = re.sub(r"[\W_]+", "-", title.lower()).strip("-")[:60].strip("-") or "issue"
     path = issues_dir / f"{date.isoformat()}-{slug}.yaml"
-    create(path, render_starter("issue.yaml.j2", subject=title or "Subject of the email", date=date.isoformat(), path=path))
+    create(path, render_starter("issue.yaml.j2", subject=title or STARTER_SUBJECT, date=date.isoformat(), path=path))
     return path

@@ -23,7 +23,7 @@ def preview(issue_path: Path, config_path: Path | None, port: int | None, open_b
             click.echo(f"Previewing {issue_path} at {server.url}")
             click.echo("It rebuilds on every save of the issue, digest.toml or the theme. Press Ctrl-C to stop.", err=True)
             if open_browser:
-                from digest.browser import open_in_browser
+                from digest.commands.browser import open_in_browser
 
                 open_in_browser(server.url)
             threading.Event().wait()
@@ -55,7 +55,7 @@ def running(issue_path: Path, config_path: Path | None = None, port: int | None 
     stop = threading.Event()
     watchers = []
     try:
-        watchers = start_watching(shown, lambda: report(*shown.rebuild()), stop)
+        watchers = start_watching(shown, lambda: report(*shown.rebuild()), stop, lambda line: click.echo(line, err=True))
         yield server
     finally:
         stop.set()

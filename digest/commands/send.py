@@ -1,4 +1,4 @@
-"""`digest send`: mail a test copy of an issue's built email.eml through an SMTP server.
+"""`digest send`: build an issue fresh and mail a test copy through an SMTP server.
 
 The password is never a command-line flag or a file: it comes from DIGEST_SMTP_PASSWORD or a hidden prompt.
 Every failure is one line naming the server and what it said.
@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import re
 import ssl
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import parseaddr
 from pathlib import Path
 
 import click
 
-from digest.exceptions import DigestError
+from digest.exceptions import DigestError, OptionError
 
 PASSWORD_VARIABLE = "DIGEST_SMTP_PASSWORD"
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, None: 25}
@@ -25,30 +25,36 @@ class SendError(DigestError):
     """The test copy could not be sent."""
 
 
-def send(issue_path: Path, recipients: list[str], server: str, security: str | None, user: str | None, out_dir: Path) -> None:
-    import datetime
+def send(issue_path: Path, recipients: list[str], server: str, security: str | None, user: str | None,
+         config_path: Path | None = None, platform: str | None = None, force: bool = False, raw: bool = False) -> None:
+    """Build ISSUE fresh, exactly as `digest build` would, and mail it as a test copy."""
+    import dataclasses
     import smtplib
-    from email import policy
-    from email.parser import BytesParser
 
-    from digest.reader import slug_for
+    import digest
+    from digest.commands.report import format_finding
+    from digest.eml import build_message
+    from digest.model import ERROR
+    from digest.platforms import with_sample_values
 
     for address in recipients:
         if not _is_address(address):
-            raise SendError(f"{address!r} is not an email address", None, None, "--to")
+            raise OptionError(f"{address!r} is not an email address", None, None, "--to")
     host, port = _host_port(server, security)
-    eml_path = out_dir / slug_for(issue_path) / "email.eml"
-    if not eml_path.is_file():
-        raise SendError(f"no {eml_path} yet: make it with  digest build --eml {issue_path}", issue_path)
-    message = BytesParser(policy=policy.SMTP).parsebytes(eml_path.read_bytes())
-    sender = parseaddr(message["From"] or "")[1]
-    if not _is_address(sender):
-        raise SendError("has no From address: build it again with  digest build --eml", eml_path)
-    # A test copy is a new message: mail programs (and Gmail's threading) would fold a reused Message-ID away.
-    del message["To"], message["Date"], message["Message-ID"]
+    result = digest.build(issue_path, config=config_path, platform=platform)
+    for finding in result.findings:
+        click.echo(format_finding(finding, issue_path, colour=True), err=True)
+    errors = sum(f.severity == ERROR for f in result.findings)
+    if errors and not force:
+        raise SendError(f"{errors} error{'s' if errors != 1 else ''} found, so nothing was sent: "
+                        "fix them, or use --force to send the test copy anyway")
+    if not raw:
+        html, text = with_sample_values(result.html, result.text, result.platform, result.issue.preheader,
+                                        result.newsletter.address)
+        result = dataclasses.replace(result, html=html, text=text)
+    message = build_message(result)
+    sender = parseaddr(message["From"])[1]
     message["To"] = ", ".join(recipients)
-    message["Date"] = format_datetime(datetime.datetime.now().astimezone())
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
 
     password = None
     if user:
@@ -108,7 +114,7 @@ def _host_port(server: str, security: str | None) -> tuple[str, int]:
     if port is None:
         return host, DEFAULT_PORTS[security]
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SendError(f"{server!r} is not HOST or HOST:PORT, e.g. smtp.example.org:587", None, None, "--smtp")
+        raise OptionError(f"{server!r} is not HOST or HOST:PORT, e.g. smtp.example.org:587", None, None, "--smtp")
     return host, int(port)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 from urllib.parse import quote
 
 ASSETS = "/assets/"
@@ -49,35 +48,3 @@ def _mtime(path) -> int:
         return path.stat().st_mtime_ns
     except OSError:
         return 0
-
-
-def links(email_html: str) -> list[dict[str, str]]:
-    """Every link a reader can click, in reading order, with the text (or image alt) it shows."""
-    parser = _LinkParser()
-    parser.feed(email_html)
-    parser.close()
-    return [{"text": " ".join(" ".join(words).split()), "href": href} for href, words in parser.found]
-
-
-class _LinkParser(HTMLParser):
-    # Outlook's conditional comments are comments to this parser, so their duplicate markup is not counted.
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, list[str]]] = []
-        self._words: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "a" and attributes.get("href"):
-            self._words = []
-            self.found.append((attributes["href"], self._words))
-        elif tag == "img" and self._words is not None and attributes.get("alt"):
-            self._words.append(attributes["alt"])
-
-    def handle_endtag(self, tag):
-        if tag == "a":
-            self._words = None
-
-    def handle_data(self, data):
-        if self._words is not None:
-            self._words.append(data)

@@ -31,18 +31,18 @@ class Preview:
 
     def rebuild(self) -> tuple[bool, str]:
         """Build the issue with `digest build`'s own function; returns (ok, a line for the terminal)."""
-        from digest.checks import GMAIL_CLIP_BYTES
-        from digest.commands.build import build_email
-        from digest.preview.frame import frame_html, links
+        import digest
+        from digest.checks.delivery import GMAIL_CLIP_BYTES
+        from digest.preview.frame import frame_html
 
         with self._build_lock:
             start = time.perf_counter()
             error = None
             try:
-                email = build_email(self.issue_path, self.config_path)
+                email = digest.build(self.issue_path, config=self.config_path)
                 frames = {scheme: frame_html(email, scheme) for scheme in ("light", "dark")}
             except DigestError as exc:
-                error = exc.format_message()
+                error = str(exc)
             except Exception as exc:  # a bug in a theme or in digest must not end the preview; the next save retries
                 error = f"{where(self.issue_path)}: the build failed unexpectedly ({type(exc).__name__}: {exc})"
             elapsed_ms = round((time.perf_counter() - start) * 1000)
@@ -59,7 +59,8 @@ class Preview:
                         "date": f"{issue.date.day} {issue.date:%b %Y}",
                         "size": len(email.html.encode("utf-8")),
                         "clip": GMAIL_CLIP_BYTES,
-                        "links": links(email.html),
+                        "links": [{"text": link.text, "href": link.href} for link in email.page.links],
+                        "findings": [_finding(f, self.issue_path) for f in email.findings],
                         "build_ms": elapsed_ms,
                     }
                 self._state.update(version=self.version, email_version=self.email_version, error=error,
@@ -101,3 +102,15 @@ class Preview:
 
     def image_sources(self) -> set[Path]:
         return {source.resolve() for source in self.assets.values()}
+
+
+def _finding(finding, issue_path: Path) -> dict:
+    """A finding as the page lists it: where (file and line, as the terminal shows them) and what."""
+    from digest.model import HTML_PART, TEXT_PART
+
+    if finding.path in (HTML_PART, TEXT_PART):
+        place = f"{finding.path}:{finding.line}" if finding.line else finding.path
+    else:
+        place = where(finding.path if finding.path is not None else issue_path, finding.line, finding.field)
+    return {"id": finding.id, "severity": finding.severity, "where": place, "line": finding.line,
+            "field": finding.field, "message": finding.message}

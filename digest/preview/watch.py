@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import click
-
 from digest.theme import theme_dirs
 
 
-def start_watching(preview, on_change, stop: threading.Event) -> list[threading.Thread]:
-    """Call `on_change()` after each save, from background threads, until `stop` is set.
+def start_watching(preview, on_change, stop: threading.Event, on_error) -> list[threading.Thread]:
+    """Call `on_change()` after each save, from background threads, until `stop` is set; `on_error(line)`
+    if a watch ends early.
 
     Returns once the watches are in place, so a save made right after is never missed.
     """
@@ -31,7 +30,7 @@ def start_watching(preview, on_change, stop: threading.Event) -> list[threading.
     groups = [(sorted(flat), False), (themes, True)]
     stops = [_Stop(stop) for _ in groups]
     threads = [
-        threading.Thread(target=_watch, args=(folders, recursive, wanted, on_change, group_stop), daemon=True)
+        threading.Thread(target=_watch, args=(folders, recursive, wanted, on_change, on_error, group_stop), daemon=True)
         for (folders, recursive), group_stop in zip(groups, stops)
     ]
     for thread in threads:
@@ -41,7 +40,7 @@ def start_watching(preview, on_change, stop: threading.Event) -> list[threading.
     return threads
 
 
-def _watch(folders, recursive, wanted, on_change, stop) -> None:
+def _watch(folders, recursive, wanted, on_change, on_error, stop) -> None:
     from watchfiles import watch
 
     # step: how long the folder must be quiet before a build starts, so one save is one build.
@@ -50,7 +49,7 @@ def _watch(folders, recursive, wanted, on_change, stop) -> None:
             on_change()
     except Exception as exc:  # a watched folder deleted, or the system's limit on watches reached
         stop.ready.set()
-        click.echo(f"digest preview: no longer sees saves in {', '.join(map(str, folders))} ({exc}); restart it", err=True)
+        on_error(f"digest preview: no longer sees saves in {', '.join(map(str, folders))} ({exc}); restart it")
 
 
 class _Stop:

@@ -81,6 +81,31 @@ function showLinks(links) {
   $("link-count").textContent = `(${links.length})`;
 }
 
+// What `digest check` says of this save: errors first, then warnings, then notes, each with its line.
+function showFindings(findings) {
+  const order = { error: 0, warning: 1, info: 2 };
+  const sorted = [...findings].sort((a, b) => order[a.severity] - order[b.severity]);
+  const list = $("findings");
+  list.replaceChildren();
+  for (const finding of sorted) {
+    const item = document.createElement("li");
+    item.className = finding.severity;
+    const where = document.createElement("span");
+    where.className = "where"; where.textContent = finding.where;
+    const severity = document.createElement("span");
+    severity.className = "severity"; severity.textContent = `${finding.severity}: `;
+    item.append(where, severity, `${finding.message} [${finding.id}]`);
+    list.append(item);
+  }
+  const count = (severity) => findings.filter((f) => f.severity === severity).length;
+  const errors = count("error"), warnings = count("warning");
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const label = findings.length ? [plural(errors, "error"), plural(warnings, "warning")].join(", ") : "no problems found";
+  $("finding-count").textContent = `(${label})`;
+  $("finding-count").classList.toggle("errors", errors > 0);
+  return label;
+}
+
 function apply(next) {
   const emailChanged = !state || next.email_version !== state.email_version || next.run !== state.run;
   state = next;
@@ -90,8 +115,12 @@ function apply(next) {
   error.textContent = next.error
     ? next.error + (next.email_version ? "\nShowing the last good version until this is fixed." : "")
     : "";
-  $("status").textContent = next.error ? `Save failed at ${next.time}` : `Built at ${next.time} in ${next.build_ms} ms`;
-  if (!next.email_version) return;
+  if (!next.email_version) {
+    $("status").textContent = next.error ? `Save failed at ${next.time}` : "";
+    return;
+  }
+  const checks = next.error ? "" : ` · ${showFindings(next.findings)}`;
+  $("status").textContent = next.error ? `Save failed at ${next.time}` : `Built at ${next.time} in ${next.build_ms} ms${checks}`;
   document.title = `${next.subject} · Preview`;
   $("sender").textContent = next.sender;
   $("subject").textContent = next.subject;

@@ -1,0 +1,31 @@
+"""The offline checks of `digest check` (and of every build): what would embarrass the newsletter once sent.
+
+Each check is a function of the built `Result` (the issue, the settings, the email and its parsed page)
+returning `Finding`s that name the line to fix, taken from the source maps the readers filled. One module
+per family; this registry is the order they run and print in. Nothing here touches the network:
+`digest.links` visits the links over HTTP.
+"""
+
+from __future__ import annotations
+
+from digest.checks import content, contrast, delivery, links, text
+from digest.model import Finding, Result
+
+CHECKS = (
+    delivery.check_size,
+    links.check_images,
+    links.check_links,
+    delivery.check_unsubscribe,
+    delivery.check_address,
+    text.check_subject,
+    text.check_text_part,
+    content.check_typed_text,
+    content.check_starter_text,
+    content.check_entries,
+    content.check_status,
+    contrast.check_contrast,
+)
+
+
+def run_checks(result: Result) -> list[Finding]:
+    return [finding for check in CHECKS for finding in check(result)]

@@ -1,0 +1,171 @@
+"""What the editor typed: notes left in (TODO, the starter's sample text), the platform's template code,
+entries given twice, and trials that readers can no longer join."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from urllib.parse import urlsplit
+
+from digest.checks.base import at, at_text, config_texts, in_config, issue_texts, normalise
+from digest.model import ERROR, WARNING, Finding, Result
+from digest.platforms import platform_tags
+
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{%|%\}|\bTODO\b|\bFIXME\b|\bXXX\b|lorem ipsum", re.IGNORECASE)
+_CASE_SENSITIVE = {"todo", "fixme", "xxx"}  # "todo" as a word in prose is fine; TODO in capitals is a note
+# Statuses under which a trial takes no one: worth a word before readers try to join.
+CLOSED = {"withdrawn": "withdrawn", "terminated": "stopped early", "suspended": "paused"}
+# The domains the starter files use for their sample addresses (RFC 2606 keeps them for examples).
+EXAMPLE_DOMAINS = ("example.org", "example.com", "example.net")
+
+
+def check_typed_text(result: Result) -> list[Finding]:
+    """Template code the platform would run, and notes left in the text (TODO, {{ … }}, lorem ipsum)."""
+    tags = platform_tags(result.platform)
+    findings = []
+    for source, texts in ((_issue_place, issue_texts(result)), (_config_place, config_texts(result))):
+        for field, text in texts:
+            blanked = text
+            for tag in tags.values:  # the platform's own tags, which digest itself may have put there
+                blanked = blanked.replace(tag, " " * len(tag))
+            code = re.search(tags.code, blanked) if tags.code else None
+            if code:
+                snippet = _snippet(text, code.start())
+                findings.append(Finding("template-code", ERROR, f"{snippet!r}: {result.platform} would read this as "
+                                        "its own template code; digest adds the platform's tags itself (a reader's "
+                                        "first name: see greeting), so reword it", **source(result, field, text, code.start())))
+                continue
+            for match in PLACEHOLDER.finditer(blanked):
+                found = match.group(0)
+                if found.lower() in _CASE_SENSITIVE and found != found.upper():
+                    continue
+                findings.append(Finding("placeholder", ERROR, f"{found!r} left in the text: finish or remove it "
+                                        "before sending", **source(result, field, text, match.start())))
+                break
+    return findings
+
+
+def _snippet(text: str, start: int) -> str:
+    from digest.inline import MERGE_TAG
+
+    whole = MERGE_TAG.match(text, start)
+    return whole.group(0) if whole else text[start : start + 20].split("\n")[0]
+
+
+def _issue_place(result: Result, field: str, text: str, index: int) -> dict:
+    return at_text(result, field, text, index)
+
+
+def _config_place(result: Result, field: str, text: str, index: int) -> dict:
+    place = in_config(result, field)
+    source = result.newsletter.source
+    place["line"] = source.line_in(field, text, index) or place["line"]
+    return place
+
+
+def check_starter_text(result: Result) -> list[Finding]:
+    """Sample text of the files `digest init` and `digest new` write, still there: the email would say
+    "Write the introduction here" to every reader."""
+    starter = starter_values()
+    findings = []
+    for source, texts in ((_issue_place, issue_texts(result)), (_config_place, config_texts(result))):
+        for field, text in texts:
+            found = _starter_in(text, starter)
+            if found is not None:
+                findings.append(Finding("starter-text", ERROR, f"{found!r} is the starter file's sample text: "
+                                        "replace it with your own", **source(result, field, text, 0)))
+    base = result.newsletter.asset_base_url
+    for source in (result.newsletter.source, result.issue.source):
+        for url, (field, line) in source.urls.items():
+            if _is_example(url) and not (base and url != base and url.startswith(base) and _is_example(base)):
+                findings.append(Finding("starter-text", ERROR, f"{url} is an example address from the starter file: "
+                                        "put your own", source.path, line, field))
+    return findings
+
+
+def _is_example(url: str) -> bool:
+    host = (urlsplit(url).hostname or url.rpartition("@")[2]).lower()
+    return any(host == domain or host.endswith("." + domain) for domain in EXAMPLE_DOMAINS)
+
+
+def _starter_in(text: str, starter: tuple[frozenset[str], tuple[str, ...]]) -> str | None:
+    values, sentences = starter
+    plain = _plain(text).strip(" .")
+    if plain in values:
+        return text
+    return next((sentence for sentence in sentences if sentence in plain), None)
+
+
+def _plain(text: str) -> str:
+    return normalise(re.sub(r"[“”\"‘’'*_]", "", text)).lower()
+
+
+@functools.lru_cache(maxsize=1)
+def starter_values() -> tuple[frozenset[str], tuple[str, ...]]:
+    """The starter files' one-line values (found when a field is exactly one of them) and the sentences of
+    their longer texts (found anywhere), as `_plain` text. Read from the files themselves, so the check stays
+    true when they change."""
+    import tomllib
+
+    import yaml
+
+    from digest.starter import STARTER_NAME, STARTER_SUBJECT, render_starter
+
+    issue = yaml.safe_load(render_starter("issue.yaml.j2", subject=STARTER_SUBJECT, date="2000-01-01", path="x"))
+    config = tomllib.loads(render_starter("digest.toml.j2", name=STARTER_NAME))
+    values = [issue["subject"], config["name"], config["organisation"], config["address"]]
+    texts = [issue["preheader"], issue["intro"]]
+    for entry in issue["entries"]:
+        values += [entry["institution"], entry["title"]]
+        texts.append(entry["summary"])
+    sentences = set()
+    for text in texts:
+        for sentence in re.split(r"(?<=[.!?:”])\s+|\n", text):
+            sentence = _plain(sentence).strip(" .")
+            if len(sentence) >= 12:  # a sentence, not a word an editor could use for their own reasons
+                sentences.add(sentence)
+    return frozenset(_plain(v).strip(" .") for v in values), tuple(sorted(sentences, key=len, reverse=True))
+
+
+def check_entries(result: Result) -> list[Finding]:
+    issue = result.issue
+    if not issue.entries:
+        return [Finding("no-entries", ERROR, "the issue has no entries: add at least one under 'entries:'",
+                        **at(result, "entries"))]
+    findings = []
+    for key, what in (("title", "title"), ("link", "link")):
+        first: dict[str, int] = {}
+        for i, entry in enumerate(issue.entries):
+            value = getattr(entry, key)
+            norm = normalise(value).lower() if key == "title" else value
+            if norm in first:
+                findings.append(Finding(f"entry-duplicate-{key}", WARNING, f"same {what} as entry {first[norm] + 1} "
+                                        f"(line {issue.entries[first[norm]].line}): is it the same news twice?",
+                                        **at(result, f"entries[{i + 1}].{key}")))
+            else:
+                first[norm] = i
+    return findings
+
+
+def check_status(result: Result) -> list[Finding]:
+    """A trial that readers cannot join any more, or a status the registry does not use (a typo)."""
+    from digest.ctgov import STATUS_LABELS
+
+    known = {label.lower(): label for label in STATUS_LABELS.values()}
+    known.update({name.lower().replace("_", " "): label for name, label in STATUS_LABELS.items()})
+    findings = []
+    for i, entry in enumerate(result.issue.entries, 1):
+        if entry.status is None:
+            continue
+        status = " ".join(entry.status.lower().replace("_", " ").split())
+        place = at(result, f"entries[{i}].status")
+        if status in CLOSED:
+            findings.append(Finding("trial-status", WARNING, f"the trial is {entry.status} ({CLOSED[status]}): readers "
+                                    "cannot join it; say so in the summary, or leave the entry out", **place))
+        elif status not in known:
+            near = difflib.get_close_matches(status, known, n=1, cutoff=0.6)
+            hint = f"did you mean {known[near[0]]!r}?" if near else "the registry's statuses: " + ", ".join(STATUS_LABELS.values())
+            findings.append(Finding("trial-status-unknown", WARNING, f"{entry.status!r} is not a ClinicalTrials.gov "
+                                    f"status; {hint}", **place))
+    return findings

@@ -1,0 +1,67 @@
+"""Colour contrast of the pairs the theme paints with [colours], light and dark, against WCAG 2.1 AA."""
+
+from __future__ import annotations
+
+from digest.checks.base import in_config
+from digest.model import ERROR, Finding, Result
+
+NORMAL, LARGE = 4.5, 3.0  # WCAG 2.1 AA, 1.4.3: large is ≥ 24 px, or ≥ 18.66 px and bold
+# (text colour, background colour, what the theme paints with it, large text only): every pair the default
+# theme uses. "brand" carries the 14 px bold kicker as well as the big heading, so it needs 4.5 too.
+PAIRS = (
+    ("text", "surface", "body text", False),
+    ("muted", "surface", "dates and trial details", False),
+    ("link", "surface", "links", False),
+    ("brand", "surface", "the heading and each institution's name", False),
+    ("button_text", "brand", "the “Find out more” buttons", False),
+    ("muted", "background", "the footer", False),
+    ("dark_text", "dark_surface", "body text in dark mode", False),
+    ("dark_muted", "dark_surface", "dates and trial details in dark mode", False),
+    ("dark_link", "dark_surface", "links in dark mode", False),
+    ("dark_brand", "dark_surface", "the heading and each institution's name in dark mode", False),
+    ("button_text", "brand", "the buttons in dark mode", False),
+    ("dark_muted", "dark_background", "the footer in dark mode", False),
+)
+
+
+def check_contrast(result: Result) -> list[Finding]:
+    colours = result.newsletter.colours
+    typed = result.newsletter.source.keys
+    findings, seen = [], set()
+    for fg, bg, what, large in PAIRS:
+        if (fg, bg) in seen:
+            continue
+        seen.add((fg, bg))
+        ratio = contrast(getattr(colours, fg), getattr(colours, bg))
+        need = LARGE if large else NORMAL
+        if ratio >= need:
+            continue
+        # Name the colour the editor set; where both are theirs, the text's.
+        blame = fg if f"colours.{fg}" in typed or f"colours.{bg}" not in typed else bg
+        other = bg if blame == fg else fg
+        # Away from the other colour: 0.18 is the luminance as far from black as from white.
+        fix = f"make {blame} {'darker' if luminance(getattr(colours, other)) > 0.18 else 'lighter'}"
+        place = in_config(result, f"colours.{blame}")
+        if place["line"] is None:
+            place = in_config(result, "colours")
+            place["field"] = f"colours.{blame}"
+        findings.append(Finding("contrast", ERROR, f"{fg} {getattr(colours, fg)} on {bg} {getattr(colours, bg)} "
+                                f"({what}) has a contrast of {ratio:.2f}:1, below the {need:g}:1 that WCAG 2.1 AA "
+                                f"asks for: {fix}", **place))
+    return findings
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2.1 relative luminance of '#rgb' or '#rrggbb'."""
+    hex_ = colour.lstrip("#")
+    if len(hex_) == 3:
+        hex_ = "".join(c * 2 for c in hex_)
+    channels = [int(hex_[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
