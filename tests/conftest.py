@@ -11,6 +11,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ISSUE = REPO / "issues" / "2024-06-ldn-trials.yaml"
 SAMPLE_CONFIG = REPO / "digest.toml"
+# Debian's Chromium, driven by Playwright: browsers cannot be downloaded here.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
 
 CONFIG = """\
 name = "Test News"
@@ -74,3 +81,14 @@ def sample_email():
     import digest
 
     return digest.build(SAMPLE_ISSUE)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one for each test module that asks for it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

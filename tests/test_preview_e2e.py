@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 
-import pytest
+from conftest import needs_chromium
 
 from digest.commands.preview import running
 from digest.exceptions import where
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 FRAME = "document.querySelector('iframe.front')"
 SURFACE = f"getComputedStyle({FRAME}.contentDocument.querySelector('.dm-surface')).backgroundColor"
 LONG_SUMMARY = "".join(f"      Paragraph {n} of a summary long enough to scroll the email on a phone.\n\n" for n in range(12))
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 def wait_until(page, expression: str, arg=None, timeout: float = 10.0):
