@@ -68,6 +68,20 @@ def build(issues, out_dir, config_path, stdout, platform, eml, copy, force, open
 
 
 @cli.command()
+@click.argument("issues", nargs=-1, type=existing_file)
+@click.option("-o", "--out", "out_dir", default="site", show_default=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder to write the website into (replaced whole; only a folder made by 'digest archive').")
+@click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found next to or above the first issue, or here).")
+@click.option("--feed/--no-feed", default=True, show_default=True, help="Write feed.xml, an Atom feed of every issue (needs archive_url in digest.toml).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the index in the browser once it is written.")
+def archive(issues, out_dir, config_path, feed, open_browser):
+    """Write every issue (default: all of issues/) as a website: an index, a page per issue and an Atom feed."""
+    from digest.commands.archive import archive as run
+
+    run(list(issues), out_dir, config_path, feed=feed, open_browser=open_browser)
+
+
+@cli.command()
 @click.argument("issues", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="How to print the findings: lines for people, or JSON for other tools (see the README).")

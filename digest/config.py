@@ -34,8 +34,11 @@ SOCIAL_PLATFORMS = {
 
 REQUIRED = ("name", "organisation", "website", "address")
 OPTIONAL = ("language", "asset_base_url", "logo", "social", "colours", "footer", "platform", "sender", "unsubscribe",
-            "clinicaltrials_api", "trial_institution")
+            "clinicaltrials_api", "trial_institution", "description", "subscribe_url", "archive_url", "view_online")
 TRIAL_INSTITUTIONS = ("sponsor", "facility")
+# "platform": the mail platform's web-version tag, none where it has none; "archive": the issue's page in the
+# archive where the platform has no tag; "archive-always": the archive's page on every platform.
+VIEW_ONLINE = ("platform", "archive", "archive-always")
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 
 
@@ -214,6 +217,12 @@ class _ConfigReader:
         trial_institution = self.text(data, "trial_institution") if "trial_institution" in data else "sponsor"
         if trial_institution not in TRIAL_INSTITUTIONS:
             raise self.error("trial_institution", f"{trial_institution!r} must be 'sponsor' (the lead sponsor) or 'facility' (the first location)")
+        archive_url = self.archive_url(data) if "archive_url" in data else None
+        view_online = self.text(data, "view_online") if "view_online" in data else "platform"
+        if view_online not in VIEW_ONLINE:
+            raise self.error("view_online", f"{view_online!r} must be one of: {', '.join(VIEW_ONLINE)}")
+        if view_online != "platform" and archive_url is None:
+            raise self.error("view_online", f"{view_online!r} links to the archive: set archive_url, the address it is published at")
         return Newsletter(
             name=self.text(data, "name"),
             organisation=self.text(data, "organisation"),
@@ -229,11 +238,25 @@ class _ConfigReader:
             footer=footer,
             clinicaltrials_api=clinicaltrials_api,
             trial_institution=trial_institution,
+            description=self.text(data, "description") if "description" in data else None,
+            subscribe_url=self.url(data, "subscribe_url") if "subscribe_url" in data else None,
+            archive_url=archive_url,
+            view_online=view_online,
             platform=self.platform(data) if "platform" in data else "generic",
             sender=self.sender(data) if "sender" in data else None,
             unsubscribe=self.unsubscribe(data) if "unsubscribe" in data else (),
             source=self.source,
         )
+
+    def archive_url(self, data: dict) -> str:
+        """Where the archive is published: every link of its feed, and the email's link to its web version,
+        start with it."""
+        value = self.url(data, "archive_url")
+        if not value.lower().startswith("https://"):
+            raise self.error("archive_url", f"{value!r} must start with https://: feed readers and mail programs warn about http://")
+        if "?" in value or "#" in value:
+            raise self.error("archive_url", "must be a folder's address, without ? or #: each issue's folder is added to its end")
+        return value.rstrip("/") + "/"
 
     def platform(self, data: dict) -> str:
         from digest.platforms import PLATFORMS, UnknownPlatform

@@ -103,6 +103,10 @@ class Newsletter:
     unsubscribe: tuple[str, ...] = ()  # https:// and/or mailto: addresses for the List-Unsubscribe header
     clinicaltrials_api: str | None = None  # where `digest trial` fetches studies (a mirror, or a test server)
     trial_institution: str = "sponsor"  # what `digest trial` names as an entry's institution: sponsor | facility
+    description: str | None = None  # one or two sentences for the archive's index and feed
+    subscribe_url: str | None = None  # where a reader of the archive signs up
+    archive_url: str | None = None  # the https:// address `digest archive`'s site is published at, ending in /
+    view_online: str = "platform"  # where "View this email in your browser" points: one of config.VIEW_ONLINE
     source: SourceMap = field(default_factory=lambda: SourceMap(None), compare=False)
 
 

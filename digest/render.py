@@ -34,6 +34,7 @@ def render_email(issue: Issue, newsletter: Newsletter) -> Result:
         "issue": issue,
         "colours": newsletter.colours,
         "tags": safe_tags,
+        "archive_page": archive_page(issue, newsletter, tags),
     }
     context["greeting_html"], context["greeting_text"] = _greeting(issue, tags, newsletter.platform)
     mjml_source = _render(env, HTML_TEMPLATE, context)
@@ -43,6 +44,11 @@ def render_email(issue: Issue, newsletter: Newsletter) -> Result:
     images = [newsletter.logo] + [s.icon for s in newsletter.social] + [e.logo for e in issue.entries]
     local = {img.path: img for img in images if img is not None and img.source is not None}
     return Result(issue, newsletter, mjml_source, html, text, tuple(local.values()))
+
+
+def render_template(root: Path, name: str, context: dict) -> str:
+    """One of the theme's templates (the newsletter's own templates/ first), in the environment the email uses."""
+    return _render(environment(tuple(theme_dirs(root))), name, context)
 
 
 @functools.lru_cache(maxsize=8)
@@ -73,6 +79,13 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     except OSError:
         return None  # a read-only home: build without the cache
     return jinja2.FileSystemBytecodeCache(folder)
+
+
+def archive_page(issue: Issue, newsletter: Newsletter, tags: PlatformTags) -> str | None:
+    """The issue's page in the archive, where digest.toml's view_online makes the email link to it."""
+    if newsletter.view_online == "archive-always" or (newsletter.view_online == "archive" and not tags.view_online):
+        return f"{newsletter.archive_url}{issue.slug}/"
+    return None
 
 
 def _greeting(issue: Issue, tags: PlatformTags, platform: str) -> tuple[Markup | None, str | None]:

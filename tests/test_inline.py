@@ -29,7 +29,7 @@ def compiled():
     newsletter = settings_for(SAMPLE_ISSUE)
     issue = read_issue(SAMPLE_ISSUE, newsletter)
     env = environment(tuple(theme_dirs(newsletter.root)))
-    context = dict(newsletter=newsletter, issue=issue, colours=newsletter.colours, tags=platform_tags("generic"))
+    context = dict(newsletter=newsletter, issue=issue, colours=newsletter.colours, tags=platform_tags("generic"), archive_page=None)
     return compile_mjml(_render(env, "email.mjml.j2", context), env)
 
 

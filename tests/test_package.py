@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,7 +17,9 @@ def test_non_editable_install_builds_from_another_folder(tmp_path):
     (wheel,) = tmp_path.glob("digest-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"digest/templates/email.mjml.j2", "digest/templates/email.txt.j2", "digest/templates/icons/facebook.png",
-            "digest/templates/new/issue.yaml.j2", "digest/cli.py"} <= names
+            "digest/templates/new/issue.yaml.j2", "digest/cli.py", "digest/templates/web/base.html.j2",
+            "digest/templates/web/index.html.j2", "digest/templates/web/issue.html.j2",
+            "digest/templates/web/article.html.j2", "digest/templates/web/style.css.j2"} <= names
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True, capture_output=True)
     elsewhere = tmp_path / "elsewhere"
@@ -29,3 +32,11 @@ def test_non_editable_install_builds_from_another_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (elsewhere / "out" / "2024-06-ldn-trials" / "icons" / "facebook.png").is_file()
     assert "Low-Dose Naltrexone" in (elsewhere / "out" / "2024-06-ldn-trials" / "email.html").read_text()
+
+    # The archive of a newsletter that has no templates/ of its own: made with the theme inside the wheel.
+    newsletter = tmp_path / "newsletter"
+    shutil.copytree(REPO / "issues", newsletter / "issues")
+    shutil.copyfile(REPO / "digest.toml", newsletter / "digest.toml")
+    result = subprocess.run([sys.executable, "-m", "digest", "archive"], capture_output=True, text=True, env=env, cwd=newsletter)
+    assert result.returncode == 0, result.stderr
+    assert "<h1>Low dose naltrexone is making news again</h1>" in (newsletter / "site" / "2024-06-ldn-trials" / "index.html").read_text()

@@ -1,0 +1,306 @@
+"""Every issue of a newsletter as a static website with an Atom feed: the library behind `digest archive`.
+
+read (digest.toml and every issue, with the readers `digest build` uses) -> model (`Site`: the issues newest
+first) -> render (the theme's web templates, feedgen for the feed) -> write (a page whose bytes have not
+changed is a hard link to the old site's file, not a new file; the whole folder is swapped in at once).
+
+Nothing here prints. An unchanged rebuild reads no issue: the inputs' fingerprint matches the manifest kept
+in the site folder, and the site is left as it is.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from digest.exceptions import BuildError, ConfigError, DigestError, IssueError, display_path
+
+if TYPE_CHECKING:  # an unchanged rebuild imports as little as it can
+    from digest.model import Issue, Newsletter
+
+PER_PAGE = 50  # issues on one page of the index: page 1 is index.html, the next ones page/2/index.html, …
+MANIFEST = ".digest-archive.json"  # in the site folder: what the site was built from, and each file's hash
+MANIFEST_VERSION = 1
+WEB = "web/"  # the theme's folder of web templates, beside the email's
+
+
+class UnreadableIssues(IssueError):
+    """Issues that could not be read: every one of them is in `errors`, and nothing was written."""
+
+    def __init__(self, errors: list[DigestError], total: int):
+        self.errors = errors
+        super().__init__(f"{len(errors)} of {total} issue{'s' if total != 1 else ''} could not be read, so nothing was written")
+
+
+@dataclass(frozen=True)
+class Site:
+    newsletter: Newsletter
+    issues: tuple[Issue, ...]  # newest first
+    feed: bool  # write feed.xml
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.issues) // PER_PAGE))
+
+
+@dataclass(frozen=True)
+class Built:
+    folder: Path
+    issues: int
+    pages: int  # pages of the index
+    feed: bool
+    written: int  # files written anew
+    unchanged: int  # files kept as they were
+    archive_url: str | None
+
+
+def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None, *,
+               config: str | os.PathLike | None = None, feed: bool = True) -> Built:
+    """Write the archive of `issue_paths` (default: every issue file in the newsletter's issues/) to `out_dir`.
+
+    Raises UnreadableIssues (all the issues that failed, at once) or a DigestError; either way nothing is
+    written. `config` is digest.toml (default: found next to or above the first issue, or the current folder).
+    """
+    from digest.config import find_config
+
+    out_dir = Path(out_dir)
+    config_path = Path(config) if config is not None else find_config(Path(issue_paths[0]).parent if issue_paths else Path.cwd())
+    if config_path is None:
+        raise ConfigError("no digest.toml found in this folder or any folder above it (use --config, or run 'digest init')")
+    root = config_path.resolve().parent
+    paths = [Path(p) for p in issue_paths] if issue_paths else issue_files(root)
+    if not paths:
+        raise IssueError("has no issue files (*.yaml): nothing to publish", root / "issues")
+    inputs = fingerprint(config_path, paths, root, feed)
+    old = read_manifest(out_dir)
+    if old is not None and old["inputs"] == inputs and _intact(out_dir, old, root):
+        return Built(out_dir, old["issues"], old["pages"], feed, 0, len(old["files"]), old.get("archive_url"))
+
+    from digest.config import load_config
+
+    site = read_site(paths, load_config(config_path), feed=feed)
+    files = render_site(site)
+    manifest = {
+        "version": MANIFEST_VERSION, "inputs": inputs, "issues": len(site.issues), "pages": site.pages,
+        "archive_url": site.newsletter.archive_url,
+        "images": sorted({img.path for issue in site.issues for e in issue.entries if (img := e.logo) and img.source}),
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
+    written = write_site(files, out_dir, manifest)
+    return Built(out_dir, len(site.issues), site.pages, feed, written, len(files) - written, site.newsletter.archive_url)
+
+
+def issue_files(root: Path) -> list[Path]:
+    folder = root / "issues"
+    # Not hidden files: editors keep their backups and locks beside the file as .name.yaml…
+    return sorted(p for p in (*folder.glob("*.yaml"), *folder.glob("*.yml")) if p.is_file() and not p.name.startswith("."))
+
+
+# -- read -------------------------------------------------------------------------------------------------
+
+def read_site(issue_paths: list[Path], newsletter: Newsletter, *, feed: bool = True) -> Site:
+    from digest.reader import read_issue
+
+    issues, errors = [], []
+    for path in issue_paths:
+        try:
+            issues.append(read_issue(path, newsletter))
+        except DigestError as exc:
+            errors.append(exc)
+    if errors:
+        raise UnreadableIssues(errors, len(issue_paths))
+    seen: dict[str, Issue] = {}
+    for issue in issues:
+        first = seen.setdefault(issue.slug, issue)
+        if first is not issue:
+            raise IssueError(f"has the same page in the archive ({issue.slug}/) as {display_path(first.path)}: "
+                             "rename one of the two files", issue.path)
+    if feed and newsletter.archive_url is None:
+        raise ConfigError("is missing: feed.xml needs the https:// address the archive is published at "
+                          "(or leave the feed out with --no-feed)", newsletter.config_path, None, "archive_url")
+    issues.sort(key=lambda i: (i.date, i.slug), reverse=True)
+    return Site(newsletter, tuple(issues), feed)
+
+
+# -- render -----------------------------------------------------------------------------------------------
+
+def index_path(page: int) -> str:
+    return "index.html" if page == 1 else f"page/{page}/index.html"
+
+
+def render_site(site: Site) -> dict[str, bytes]:
+    """Every file of the site, by its path inside the site folder."""
+    from markupsafe import Markup
+
+    from digest.platforms import FIRST_NAME
+    from digest.render import render_template
+
+    n = site.newsletter
+    common = {"newsletter": n, "colours": n.colours, "feed": site.feed}
+    files = {"style.css": render_template(n.root, WEB + "style.css.j2", common)}
+    for page in range(1, site.pages + 1):
+        root = "../" * index_path(page).count("/")
+        files[index_path(page)] = render_template(n.root, WEB + "index.html.j2", {
+            **common, "root": root, "page": page, "pages": site.pages,
+            "issues": site.issues[(page - 1) * PER_PAGE: page * PER_PAGE],
+            "newer_url": root + index_path(page - 1) if page > 1 else None,
+            "older_url": root + index_path(page + 1) if page < site.pages else None,
+            "canonical": (n.archive_url + index_path(page).removesuffix("index.html")) if n.archive_url else None,
+        })
+    articles = {}
+    for i, issue in enumerate(site.issues):
+        greeting = issue.greeting if issue.greeting and FIRST_NAME not in issue.greeting else None
+        article = render_template(n.root, WEB + "article.html.j2", {**common, "issue": issue, "greeting": greeting})
+        articles[issue.slug] = article
+        files[f"{issue.slug}/index.html"] = render_template(n.root, WEB + "issue.html.j2", {
+            **common, "root": "../", "issue": issue, "article": Markup(article),
+            "newer": site.issues[i - 1] if i > 0 else None,
+            "older": site.issues[i + 1] if i + 1 < len(site.issues) else None,
+            "index_url": "../" + index_path(i // PER_PAGE + 1),
+            "canonical": f"{n.archive_url}{issue.slug}/" if n.archive_url else None,
+        })
+    if site.feed:
+        files["feed.xml"] = render_feed(site, articles)
+    return {name: text.encode("utf-8") if isinstance(text, str) else text for name, text in files.items()}
+
+
+def render_feed(site: Site, articles: dict[str, str]) -> bytes:
+    """feed.xml: one Atom entry per issue, newest first. An entry's id is its page's address and its dates
+    are the issue's date, so neither changes from one build to the next."""
+    from feedgen.feed import FeedGenerator
+
+    from digest import __version__
+
+    n = site.newsletter
+    feed = FeedGenerator()
+    feed.id(n.archive_url)
+    feed.title(n.name)
+    if n.description:
+        feed.subtitle(n.description)
+    feed.author(name=n.organisation, uri=n.website)
+    feed.link(href=n.archive_url, rel="alternate", type="text/html")
+    feed.link(href=n.archive_url + "feed.xml", rel="self", type="application/atom+xml")
+    feed.language(n.language)
+    feed.generator("digest", __version__)
+    feed.updated(_midnight(site.issues[0].date))  # else feedgen says "now", and the feed changes every build
+    for issue in site.issues:
+        url = f"{n.archive_url}{issue.slug}/"
+        entry = feed.add_entry(order="append")
+        entry.id(url)
+        entry.title(issue.subject)
+        entry.link(href=url, rel="alternate", type="text/html")
+        entry.published(_midnight(issue.date))
+        entry.updated(_midnight(issue.date))
+        entry.summary(issue.preheader)
+        entry.content(articles[issue.slug], type="html")
+    return feed.atom_str(pretty=True)
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc)
+
+
+# -- write ------------------------------------------------------------------------------------------------
+
+def fingerprint(config_path: Path, issue_paths: list[Path], root: Path, feed: bool) -> str:
+    """A hash of everything the site is made from: digest itself, digest.toml, each issue file, the theme."""
+    import digest
+    from digest.theme import theme_dirs
+
+    h = hashlib.sha256(f"{MANIFEST_VERSION} {digest.__version__} feed={feed}\n".encode())
+    code = Path(digest.__file__).parent
+    for path in sorted(code.rglob("*.py")):  # a digest run from a checkout that has changed since
+        stat = path.stat()
+        h.update(f"{path.relative_to(code)} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    for path in [config_path, *issue_paths]:
+        h.update(f"{Path(path).resolve()}\n".encode())
+        h.update(_bytes(path))
+    for folder in theme_dirs(root):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                h.update(f"{path.relative_to(folder)}\n".encode())
+                h.update(_bytes(path))
+    return h.hexdigest()
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b"\0missing"  # the full build that follows says what is wrong with it
+
+
+def read_manifest(out_dir: Path) -> dict | None:
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    keys = {"version": int, "inputs": str, "issues": int, "pages": int, "images": list, "files": dict}
+    if not isinstance(manifest, dict) or any(not isinstance(manifest.get(k), t) for k, t in keys.items()):
+        return None
+    return manifest if manifest["version"] == MANIFEST_VERSION else None
+
+
+def _intact(out_dir: Path, manifest: dict, root: Path | None = None) -> bool:
+    """Every file of the site as the last build wrote it, and every logo (under `root`) still there to be read."""
+    if root is not None and not all(isinstance(p, str) and (root / p).is_file() for p in manifest["images"]):
+        return False
+    for name, sha in manifest["files"].items():
+        try:
+            if hashlib.sha256((out_dir / name).read_bytes()).hexdigest() != sha:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
+    """Make the new site beside the old one and swap it in whole. Returns how many files were written anew:
+    the others are hard links to the old site's files, which keep their dates (an upload by rsync or the
+    like sends only what changed)."""
+    from digest.writer import _swap_in
+
+    if out_dir.is_file() or (out_dir.is_dir() and not (out_dir / MANIFEST).is_file() and any(out_dir.iterdir())):
+        raise BuildError("is not empty and was not made by 'digest archive': choose another --out "
+                         "(nothing was written, nothing was removed)", out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    except OSError as exc:
+        raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
+    written = 0
+    try:
+        for name, data in files.items():
+            destination = staging / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if not _link_if_same(out_dir / name, data, destination):
+                destination.write_bytes(data)
+                written += 1
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        os.chmod(staging, 0o755)
+        _swap_in(staging, out_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(f"cannot write the site ({exc.strerror})", exc.filename or out_dir) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return written
+
+
+def _link_if_same(old: Path, data: bytes, destination: Path) -> bool:
+    try:
+        if old.stat().st_size != len(data) or old.read_bytes() != data:
+            return False
+        os.link(old, destination)
+    except OSError:  # no old file, or a file system without hard links: write it
+        return False
+    return True
