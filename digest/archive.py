@@ -72,9 +72,10 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     from digest.config import find_config
 
     out_dir = Path(out_dir)
-    config_path = Path(config) if config is not None else find_config(Path(issue_paths[0]).parent if issue_paths else Path.cwd())
+    start = Path(issue_paths[0]).parent if issue_paths else Path(".")
+    config_path = Path(config) if config is not None else find_config(start)
     if config_path is None:
-        raise ConfigError("no digest.toml found in this folder or any folder above it (use --config, or run 'digest init')")
+        raise ConfigError("no digest.toml found in this folder or any folder above it (use --config, or run 'digest init')", start)
     root = config_path.resolve().parent
     paths = [Path(p) for p in issue_paths] if issue_paths else issue_files(root)
     if not paths:

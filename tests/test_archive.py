@@ -482,6 +482,13 @@ def test_by_default_every_issue_of_the_newsletter_found_from_here(tmp_path, monk
     assert sorted(p.name for p in (tmp_path / "two").iterdir() if p.is_dir()) == ["2024-06-ldn-trials", "2024-08-placebo"]
 
 
+def test_without_digest_toml(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["archive"])
+    assert (result.exit_code, result.output) == (1, ".: no digest.toml found in this folder or any folder above it "
+                                                    "(use --config, or run 'digest init')\n")
+
+
 def test_open_opens_the_index_once(tmp_path):
     root = make_sample(tmp_path)
     record = tmp_path / "opened.txt"
