@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+import functools
 import re
 import tomllib
 from dataclasses import fields
@@ -70,15 +70,19 @@ def load_config(path: Path, **overrides) -> Newsletter:
     path = Path(path)
     text = read_text(path, ConfigError)
     try:
-        data = tomllib.loads(text)
+        data, lines = _parse(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         line = int(match.group(1)) if match else None
         raise ConfigError(f"is not valid TOML: {message.split(' (at')[0]}", path, line) from None
     given = {key: value for key, value in overrides.items() if value is not None}
-    data.update(given)
-    return _ConfigReader(path, _toml_lines(text), set(given)).newsletter(data)
+    return _ConfigReader(path, lines, set(given)).newsletter({**data, **given})
+
+
+@functools.lru_cache(maxsize=8)  # the preview reads the same digest.toml on every save of the issue
+def _parse(text: str) -> tuple[dict, SourceMap]:
+    return tomllib.loads(text), _toml_lines(text)
 
 
 def _toml_lines(text: str) -> SourceMap:
@@ -164,6 +168,7 @@ class _ConfigReader:
     def check_keys(self, data: dict, allowed, required=(), table: str = "") -> None:
         for key in data:
             if key not in allowed:
+                import difflib  # only when something is misspelt: not on every run
                 near = difflib.get_close_matches(key, allowed, n=1)
                 hint = f": did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(allowed)}"
                 raise self.error(table + key, f"unknown key{hint}")
@@ -324,6 +329,7 @@ class _ConfigReader:
             self.check_keys(item, ("platform", "url"), ("platform", "url"), table)
             platform = self.text(item, "platform", table).lower()
             if platform not in SOCIAL_PLATFORMS:
+                import difflib
                 near = difflib.get_close_matches(platform, SOCIAL_PLATFORMS, n=1)
                 hint = f"did you mean '{near[0]}'?" if near else "known: " + ", ".join(SOCIAL_PLATFORMS)
                 raise self.error(table + "platform", f"no icon for {platform!r}; {hint}")

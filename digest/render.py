@@ -61,14 +61,14 @@ def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=True,  # the preview edits templates under a running process
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=bytecode_cache(),
     )
     env.filters["wrap"] = wrap
     env.filters["longdate"] = lambda d: f"{d.day} {d:%B %Y}"
     return env
 
 
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
+def bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates kept between runs: compiling the theme is a third of a cold build's own work."""
     import os
 
