@@ -142,6 +142,7 @@ def dirs_label(env: jinja2.Environment) -> str:
     return ", ".join(env.loader.searchpath)
 
 
+@functools.lru_cache(maxsize=4096)  # a rebuild wraps the same paragraphs again, but for the one edited
 def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
     """Wrap plain text at `width` columns; addresses longer than that stand alone on their line.
 
