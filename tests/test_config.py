@@ -68,7 +68,7 @@ def test_found_next_to_or_above_the_issue(newsletter):
         (BASE + 'language = "English"\n', "digest.toml:6: language: 'English' is not a language code"),
         (BASE + "[colours]\nbrand = \"blue\"\n", "digest.toml:7: colours.brand: 'blue' is not a colour"),
         (BASE + "[colours]\nbrnd = \"#fff\"\n", "digest.toml:7: colours.brnd: unknown key: did you mean 'brand'?"),
-        (BASE + '[[social]]\nplatform = "facebok"\nurl = "https://facebook.com/x"\n', "digest.toml:7: social[0].platform: no icon for 'facebok'; did you mean 'facebook'?"),
+        (BASE + '[[social]]\nplatform = "facebok"\nurl = "https://facebook.com/x"\n', "digest.toml:7: social[0].platform: the default theme has no 'facebok'; did you mean 'facebook'?"),
         (BASE + '[[social]]\nplatform = "x"\nurl = "https://x.com/a"\n[[social]]\nplatform = "x"\nurl = "ftp://x"\n',
          "digest.toml:11: social[1].url: the link 'ftp://x' must start with"),
         (BASE + '[[social]]\nplatform = "x"\n', "digest.toml:6: 'social[0].url' is missing"),

@@ -1,8 +1,9 @@
-"""The wheel carries the default theme: a non-editable install builds an issue from any folder."""
+"""The wheel carries the built-in themes: a non-editable install builds an issue from any folder, with either."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,8 +16,10 @@ def test_non_editable_install_builds_from_another_folder(tmp_path):
                    check=True, capture_output=True)
     (wheel,) = tmp_path.glob("digest-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"digest/templates/email.mjml.j2", "digest/templates/email.txt.j2", "digest/templates/icons/facebook.png",
-            "digest/templates/new/issue.yaml.j2", "digest/cli.py"} <= names
+    assert {"digest/templates/default/email.mjml.j2", "digest/templates/default/email.txt.j2", "digest/templates/default/theme.toml",
+            "digest/templates/default/icons/facebook.png", "digest/templates/default/new/issue.yaml.j2",
+            "digest/templates/plain/email.mjml.j2", "digest/templates/plain/email.txt.j2", "digest/templates/plain/theme.toml",
+            "digest/cli.py"} <= names
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True, capture_output=True)
     elsewhere = tmp_path / "elsewhere"
@@ -29,3 +32,11 @@ def test_non_editable_install_builds_from_another_folder(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (elsewhere / "out" / "2024-06-ldn-trials" / "icons" / "facebook.png").is_file()
     assert "Low-Dose Naltrexone" in (elsewhere / "out" / "2024-06-ldn-trials" / "email.html").read_text()
+    # The plain theme, whose text part extends "default/email.txt.j2": the prefixes work from the wheel too.
+    shutil.copytree(REPO / "issues", elsewhere / "issues")
+    (elsewhere / "digest.toml").write_text('theme = "plain"\n' + (REPO / "digest.toml").read_text())
+    result = subprocess.run([sys.executable, "-m", "digest", "build", "issues/2024-06-ldn-trials.yaml", "--out", "plain"],
+                            capture_output=True, text=True, env=env, cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    built = elsewhere / "plain" / "2024-06-ldn-trials"
+    assert "Find us on: <a" in (built / "email.html").read_text() and "Unsubscribe: *|UNSUB|*" in (built / "email.txt").read_text()
