@@ -5,7 +5,8 @@ and how it scales with the number of entries. Prints numbers; asserts nothing.
 
 The official MJML CLI is the npm package `mjml` (not a dependency of digest): install it anywhere with
 `npm install mjml` and pass its `node_modules/.bin/mjml`, or let the script look in ./node_modules and in
-the email-audit tool's cache (/tmp/email-audit).
+the email-audit tool's cache (/tmp/email-audit). The two run in turn (digest, MJML, digest, MJML …) and the
+ratio is taken pair by pair, so a machine that slows down during the run moves both sides alike.
 """
 
 from __future__ import annotations
@@ -23,13 +24,10 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "issues" / "2024-06-ldn-trials.yaml"
 
 
-def timed_runs(command: list[str], runs: int, cwd: Path) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return times
+def run_once(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
 
 
 def summary(times: list[float]) -> str:
@@ -43,6 +41,71 @@ def find_mjml(given: str | None) -> str | None:
     return None
 
 
+def digest_command(out: Path) -> list[str]:
+    script = Path(sys.executable).with_name("digest")  # the console script an editor runs, where installed
+    start = [str(script)] if script.exists() else [sys.executable, "-m", "digest"]
+    return [*start, "build", str(SAMPLE), "--out", str(out)]
+
+
+def cold(runs: int, mjml: str | None, work: Path) -> None:
+    ours_command = digest_command(work / "out")
+    subprocess.run(ours_command, check=True, capture_output=True)  # bytecode and template caches, as after any first run
+    theirs_command = [mjml, str(work / "out" / SAMPLE.stem / "email.mjml"), "-o", str(work / "mjml.html")] if mjml else None
+    if theirs_command:
+        subprocess.run(theirs_command, check=True, capture_output=True)
+    ours, theirs, ratios = [], [], []
+    for _ in range(runs):
+        ours.append(run_once(ours_command, work))
+        if theirs_command:
+            theirs.append(run_once(theirs_command, work))
+            ratios.append(ours[-1] / theirs[-1])
+    print(f"cold `digest build` of the sample, whole process ({runs} runs): {summary(ours)}")
+    if not theirs_command:
+        print("official MJML CLI not found: pass --mjml node_modules/.bin/mjml to compare")
+        return
+    print(f"official MJML CLI compiling the same email.mjml ({runs} runs):   {summary(theirs)}")
+    print(f"digest / MJML CLI, pair by pair: median {statistics.median(ratios):.2f}x the CLI's time "
+          f"(min {min(ratios):.2f}, max {max(ratios):.2f}), and digest also inlines the CSS and runs the checks")
+
+
+def timed(function, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def warm(work: Path) -> None:
+    sys.path.insert(0, str(REPO))
+    import digest
+
+    digest.build(SAMPLE)
+    print(f"warm in-process rebuild + checks of the sample (100 runs): {summary(timed(lambda: digest.build(SAMPLE), 100))}")
+
+    newsletter = work / "letter"
+    (newsletter / "issues").mkdir(parents=True)
+    shutil.copy(REPO / "digest.toml", newsletter)
+    shutil.copytree(REPO / "issues" / "images", newsletter / "issues" / "images")
+    text = SAMPLE.read_text(encoding="utf-8")
+    head, entries = text.split("entries:\n")
+    one = entries.split("\n\n  - ")[0] + "\n"
+    for count in (10, 100, 1000):
+        issue = newsletter / "issues" / f"entries-{count}.yaml"
+        # Every entry's words differ, so no cache answers for another entry.
+        issue.write_text(head + "entries:\n" + "".join(
+            one.replace("Low-Dose Naltrexone for Chronic Pain", f"Trial {i} of").replace("over 100 million", f"over {i} million")
+            for i in range(count)), encoding="utf-8")
+        start = time.perf_counter()
+        result = digest.build(issue)
+        first = time.perf_counter() - start
+        times = timed(lambda: digest.build(issue), 10 if count < 1000 else 3)
+        per = statistics.median(times) / count * 1000
+        print(f"{count:4d} entries: first build {first * 1000:7.1f} ms, rebuild {summary(times)}   "
+              f"{per:.2f} ms per entry   HTML {len(result.html.encode()) / 1024:,.0f} KB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -50,56 +113,8 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="digest-bench-"))
     try:
-        digest = [sys.executable, "-m", "digest", "build", str(SAMPLE), "--out", str(work / "out")]
-        subprocess.run(digest, check=True, capture_output=True)  # bytecode and template caches, as after any first run
-        ours = timed_runs(digest, args.runs, work)
-        print(f"cold `digest build` of the sample, whole process ({args.runs} runs): {summary(ours)}")
-        mjml = find_mjml(args.mjml)
-        if mjml:
-            source = work / "out" / SAMPLE.stem / "email.mjml"
-            theirs = timed_runs([mjml, str(source), "-o", str(work / "mjml.html")], args.runs, work)
-            print(f"official MJML CLI compiling the same email.mjml ({args.runs} runs):   {summary(theirs)}")
-            ratio = statistics.median(theirs) / statistics.median(ours)
-            print(f"digest is {ratio:.2f}x as fast ({(1 - 1 / ratio) * 100:.0f} % less time), and it also inlines the CSS")
-        else:
-            print("official MJML CLI not found: pass --mjml node_modules/.bin/mjml to compare")
-
-        sys.path.insert(0, str(REPO))
-        from digest.commands.build import build_email
-
-        build_email(SAMPLE)
-        warm = []
-        for _ in range(50):
-            start = time.perf_counter()
-            build_email(SAMPLE)
-            warm.append(time.perf_counter() - start)
-        print(f"warm in-process rebuild of the sample (50 runs): {summary(warm)}")
-
-        newsletter = work / "letter"
-        (newsletter / "issues").mkdir(parents=True)
-        shutil.copy(REPO / "digest.toml", newsletter)
-        shutil.copytree(REPO / "issues" / "images", newsletter / "issues" / "images")
-        text = SAMPLE.read_text(encoding="utf-8")
-        head, entries = text.split("entries:\n")
-        one = entries.split("\n\n  - ")[0] + "\n"
-        for count in (10, 100, 1000):
-            issue = newsletter / "issues" / f"entries-{count}.yaml"
-            # Every entry's words differ, so no cache answers for another entry.
-            issue.write_text(head + "entries:\n" + "".join(
-                one.replace("Low-Dose Naltrexone for Chronic Pain", f"Trial {i} of").replace("over 100 million", f"over {i} million")
-                for i in range(count)), encoding="utf-8")
-            start = time.perf_counter()
-            email = build_email(issue)
-            first = time.perf_counter() - start
-            runs = 10 if count < 1000 else 3
-            times = []
-            for _ in range(runs):
-                start = time.perf_counter()
-                email = build_email(issue)
-                times.append(time.perf_counter() - start)
-            per = statistics.median(times) / count * 1000
-            print(f"{count:4d} entries: first build {first * 1000:7.1f} ms, rebuild {summary(times)}   "
-                  f"{per:.2f} ms per entry   HTML {len(email.html.encode()) / 1024:,.0f} KB")
+        cold(args.runs, find_mjml(args.mjml), work)
+        warm(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

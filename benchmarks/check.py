@@ -30,14 +30,13 @@ def median_ms(fn, runs: int) -> tuple[float, float]:
 
 
 def bench_offline() -> None:
-    from digest.checks import check_email
-    from digest.commands.build import build_email, newsletter_for
+    import digest
+    from digest.checks import run_checks
 
-    newsletter = newsletter_for(SAMPLE, None)
-    email = build_email(SAMPLE)
-    med, best = median_ms(lambda: check_email(email, newsletter), 50)
+    result = digest.build(SAMPLE)
+    med, best = median_ms(lambda: run_checks(result), 50)
     print(f"checks only (sample, built once):         median {med:7.1f} ms   best {best:7.1f} ms   (50 runs)")
-    med, best = median_ms(lambda: check_email(build_email(SAMPLE), newsletter_for(SAMPLE, None)), 10)
+    med, best = median_ms(lambda: digest.build(SAMPLE), 10)
     print(f"build in memory + checks (sample):        median {med:7.1f} ms   best {best:7.1f} ms   (10 runs)")
     times = []
     for _ in range(5):

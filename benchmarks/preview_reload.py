@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from digest.commands.build import build_email  # noqa: E402
+import digest  # noqa: E402
 from digest.commands.preview import running  # noqa: E402
 
 ARGS = [
@@ -37,11 +37,11 @@ def summary(name: str, values_ms: list[float]) -> str:
 
 
 def warm_rebuild(issue: Path, runs: int = 30) -> list[float]:
-    build_email(issue)  # the first build imports and compiles everything: not "warm"
+    digest.build(issue)  # the first build imports and compiles everything: not "warm"
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        build_email(issue)
+        digest.build(issue)
         times.append((time.perf_counter() - start) * 1000)
     return times
 
@@ -82,7 +82,7 @@ def main() -> None:
         shutil.copy(REPO / "digest.toml", root / "digest.toml")
         shutil.copytree(REPO / "issues", root / "issues")
         issue = root / "issues" / "2024-06-ldn-trials.yaml"
-        print(summary("warm rebuild of the sample (build_email, in process)", warm_rebuild(issue)))
+        print(summary("warm rebuild of the sample (digest.build, in process)", warm_rebuild(issue)))
         total, to_build = save_to_refresh(issue, saves)
         print(summary("save -> rebuilt (watch + build)", to_build))
         print(summary("save -> new email in the browser frame", total))

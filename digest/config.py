@@ -3,7 +3,6 @@ their keys are checked."""
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import tomllib
@@ -55,16 +54,16 @@ def load_config(path: Path, **overrides) -> Newsletter:
     """digest.toml as a `Newsletter`, with the command line's overrides (`platform="brevo"`) merged in before
     anything is checked, as MkDocs merges its flags: the rest of digest reads one settled set of settings."""
     path = Path(path)
-    text, data = _read_toml(path)
+    data, lines = _read_toml(path)
     given = {key: value for key, value in overrides.items() if value is not None}
-    data.update(given)
-    return _ConfigReader(path, _toml_lines(text), set(given)).newsletter(data)
+    return _ConfigReader(path, lines, set(given)).newsletter({**data, **given})
 
 
-def _read_toml(path: Path) -> tuple[str, dict]:
+def _read_toml(path: Path) -> tuple[dict, SourceMap]:
+    """A TOML file, and the line of each of its keys. The result is shared: never change it."""
     text = read_text(path, ConfigError)
     try:
-        return text, tomllib.loads(text)
+        return _parse(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
@@ -72,20 +71,9 @@ def _read_toml(path: Path) -> tuple[str, dict]:
         raise ConfigError(f"is not valid TOML: {message.split(' (at')[0]}", path, line) from None
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None  # reading it says what is wrong
-    return stat.st_mtime_ns, stat.st_size
-
-
-@functools.lru_cache(maxsize=16)
-def _theme_toml(path: Path, stamp) -> tuple[dict, SourceMap]:
-    """theme.toml parsed, kept while it is unchanged (`stamp`): parsing is most of reading a theme, and the
-    preview reads it on every rebuild. Its values are checked each time, against files that may have changed."""
-    text, data = _read_toml(path)
-    return data, _toml_lines(text)
+@functools.lru_cache(maxsize=16)  # the preview reads the same digest.toml and theme.toml on every save of the issue
+def _parse(text: str) -> tuple[dict, SourceMap]:
+    return tomllib.loads(text), _toml_lines(text)
 
 
 def read_theme(name: str, folder: Path, dirs: tuple[Path, ...]) -> Theme:
@@ -95,7 +83,7 @@ def read_theme(name: str, folder: Path, dirs: tuple[Path, ...]) -> Theme:
     files = [folder / THEME_TOML] + ([own] if own is not None and own.is_file() else [])
     description, colours, social, contrast = "", {}, {}, []
     for path in files:
-        data, lines = _theme_toml(path, _stamp(path))
+        data, lines = _read_toml(path)
         reader = _ConfigReader(path, lines, set())
         whole = path == files[0]  # the theme's own theme.toml says everything; an override what it changes
         reader.check_keys(data, THEME_KEYS, ("description", "colours") if whole else ())
@@ -195,6 +183,7 @@ class _ConfigReader:
     def check_keys(self, data: dict, allowed, required=(), table: str = "") -> None:
         for key in data:
             if key not in allowed:
+                import difflib  # only when something is misspelt: not on every run
                 near = difflib.get_close_matches(key, allowed, n=1)
                 hint = f": did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(allowed)}"
                 raise self.error(table + key, f"unknown key{hint}")
@@ -345,6 +334,8 @@ class _ConfigReader:
             self.check_keys(item, ("platform", "url"), ("platform", "url"), table)
             platform = self.text(item, "platform", table).lower()
             if platform not in theme.social:
+                import difflib  # only when something is misspelt: not on every run
+
                 near = difflib.get_close_matches(platform, theme.social, n=1)
                 hint = (f"did you mean '{near[0]}'?" if near else f"it knows {', '.join(theme.social) or 'none'} "
                         f"(a network is added in {OWN}/{THEME_TOML}: see the Themes page of the docs)")
@@ -407,6 +398,8 @@ class _ConfigReader:
                 raise self.error(f"contrast[{i}]", shape)
             for colour in pair[:2]:
                 if colour not in COLOURS:
+                    import difflib
+
                     near = difflib.get_close_matches(colour, COLOURS, n=1)
                     hint = f"did you mean '{near[0]}'?" if near else f"the colours are {', '.join(COLOURS)}"
                     raise self.error(f"contrast[{i}]", f"{colour!r} is not a colour's name; {hint}")

@@ -24,7 +24,7 @@ from digest.exceptions import DigestError, TrialError
 from digest.files import read_text, write_atomically
 from digest.inline import MERGE_TAG
 from digest.markup import escape, link_problem, plain_text
-from digest.model import Newsletter
+from digest.model import PHASE_LABELS, STATUS_LABELS, Newsletter
 
 DEFAULT_API = "https://clinicaltrials.gov"
 STUDY_PAGE = "https://clinicaltrials.gov/study/{}"
@@ -34,31 +34,6 @@ RETRIES = 4  # for 429 and 503, after the first try
 MAX_WAIT = 30.0  # the longest Retry-After we wait out; longer means "come back later"
 WORKERS = 4  # studies fetched at once: fast for a handful, gentle on a service with an unpublished rate limit
 
-# The API's enums, with the labels its own site shows (the `legacyValue` of GET /api/v2/studies/enums).
-STATUS_LABELS = {
-    "RECRUITING": "Recruiting",
-    "NOT_YET_RECRUITING": "Not yet recruiting",
-    "ENROLLING_BY_INVITATION": "Enrolling by invitation",
-    "ACTIVE_NOT_RECRUITING": "Active, not recruiting",
-    "COMPLETED": "Completed",
-    "SUSPENDED": "Suspended",
-    "TERMINATED": "Terminated",
-    "WITHDRAWN": "Withdrawn",
-    "AVAILABLE": "Available",
-    "NO_LONGER_AVAILABLE": "No longer available",
-    "TEMPORARILY_NOT_AVAILABLE": "Temporarily not available",
-    "APPROVED_FOR_MARKETING": "Approved for marketing",
-    "WITHHELD": "Withheld",
-    "UNKNOWN": "Unknown status",
-}
-# NA ("Not Applicable": studies without drug phases) is left out: "Not Applicable · Withdrawn" reads as noise.
-PHASE_LABELS = {
-    "EARLY_PHASE1": "Early Phase 1",
-    "PHASE1": "Phase 1",
-    "PHASE2": "Phase 2",
-    "PHASE3": "Phase 3",
-    "PHASE4": "Phase 4",
-}
 _ID = re.compile(r"NCT\d{8}", re.IGNORECASE)
 
 

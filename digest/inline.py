@@ -8,9 +8,10 @@ in tests/test_inline.py check each on real output.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
-import secrets
 import sys
 import types
 
@@ -39,15 +40,23 @@ def _load_premailer():
     """
     global _premailer
     if _premailer is None:
-        stand_ins = {"requests": _NoNetwork("requests"), "cssutils._fetch": _NoNetwork("cssutils._fetch")}
+        # cssutils imports urllib.request (http.client, email, ssl: ~30 ms) for what it seldom uses: it gets
+        # a stand-in that imports the real module the first time something of it is asked for.
+        # Its Google App Engine fetcher (tried first, for nothing here) imports the email package: skipped.
+        stand_ins = {"requests": _NoNetwork("requests"), "cssutils._fetch": _NoNetwork("cssutils._fetch"),
+                     "urllib.request": _OnFirstUse("urllib.request"), "cssutils._fetchgae": None}
         stand_ins["cssutils._fetch"]._defaultFetcher = _refuse_fetch
         added = [name for name in stand_ins if name not in sys.modules]
         sys.modules.update({name: stand_ins[name] for name in added})
+        if "urllib.request" in added:
+            import urllib
+
+            urllib.request = stand_ins["urllib.request"]
         try:
             import premailer
         finally:
             for name in added:
-                if name == "requests":  # cssutils keeps its stand-in fetcher; others may import requests
+                if name != "cssutils._fetch":  # cssutils keeps its stand-in fetcher
                     del sys.modules[name]
         # cssutils validates every inline style it parses, whatever premailer asks (its declarations
         # start out validating), and validation compiles ~140 regular expressions on first use: ~100 ms
@@ -87,6 +96,17 @@ class _NoNetwork(types.ModuleType):
         raise RuntimeError(f"digest never fetches remote CSS ({self.__name__}.{name} was asked for)")
 
 
+class _OnFirstUse(types.ModuleType):
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        import importlib
+
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
+
+
 def _refuse_fetch(url):
     return None  # to cssutils: "could not fetch"; the @import stays in the CSS for the client to judge
 
@@ -100,7 +120,7 @@ def inline_css(html: str, css: str) -> str:
 
     tags: list[str] = []
     # A fresh nonce each run: a placeholder typed into an issue can never be taken for one of ours.
-    nonce = secrets.token_hex(8)
+    nonce = os.urandom(8).hex()
 
     def protect(match: re.Match) -> str:
         tags.append(match.group(0))
@@ -126,8 +146,16 @@ def inline_css(html: str, css: str) -> str:
     out = inliner.transform(pretty_print=False)
     # premailer leaves the mark on tags it skips for their media attribute, and on those inside Outlook comments.
     out = out.replace(' data-premailer="ignore"', "")
-    out = re.sub(rf"digest-merge-tag-{nonce}-(\d+)-", lambda m: tags[int(m.group(1))], out)
+    out = _PLACEHOLDER.sub(lambda m: tags[int(m.group(2))] if m.group(1) == nonce else m.group(0), out)
     return f"{doctype}\n{_collapse_style_whitespace(out)}"
+
+
+_PLACEHOLDER = re.compile(r"digest-merge-tag-([0-9a-f]{16})-(\d+)-")
+
+
+@functools.lru_cache(maxsize=64)  # the theme's <style> blocks are the same from one rebuild to the next
+def _collapsed(css: str) -> str:
+    return re.sub(r"\s*([{};,])\s*", r"\1", re.sub(r"\s+", " ", css)).strip()
 
 
 _COMMENT = re.compile(r"(<!--.*?-->)", re.DOTALL)
@@ -141,8 +169,7 @@ def _collapse_style_whitespace(html: str) -> str:
     """
 
     def collapse(match: re.Match) -> str:
-        css = re.sub(r"\s*([{};,])\s*", r"\1", re.sub(r"\s+", " ", match.group(2))).strip()
-        return match.group(1) + css + match.group(3)
+        return match.group(1) + _collapsed(match.group(2)) + match.group(3)
 
     end = html.find("</head>")  # MRML writes every <style> into <head>: the body is left as it is
     end = len(html) if end < 0 else end

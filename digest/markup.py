@@ -55,21 +55,35 @@ class MarkdownLinkError(ValueError):
         self.problem, self.line_offset = problem, line_offset
 
 
-def _parser() -> MarkdownIt:
-    # linkify: an address typed bare (https://…, www.…, name@example.org) is a link, and checked as one.
-    md = MarkdownIt("commonmark", {"html": False, "typographer": False, "linkify": True}).enable("linkify")
+def _parser(linkify: bool) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "typographer": False, "linkify": linkify})
+    if linkify:
+        md.enable("linkify")
     md.disable("image")  # logos have their own field; a stray image in prose would bypass its checks
     md.validateLink = lambda url: True  # we judge links ourselves, to report them instead of dropping them
     return md
 
 
-_MD = _parser()
+_MD = _parser(linkify=False)
+_BARE_ADDRESS = re.compile(r"://|www\.|@", re.IGNORECASE)
+
+
+@functools.cache
+def _linkifying() -> MarkdownIt:
+    return _parser(linkify=True)
+
+
+def _parse(source: str):
+    # linkify: an address typed bare (https://…, www.…, name@example.org) is a link, and checked as one.
+    # Its first use compiles a regular expression of every top-level domain (~20 ms): only text that could
+    # hold an address pays for it.
+    return (_linkifying() if _BARE_ADDRESS.search(source) else _MD).parse(source)
 
 
 @functools.lru_cache(maxsize=4096)  # the preview rebuilds on every save; most paragraphs have not changed
 def render(source: str) -> Text:
     """Render Markdown to a `Text`. Raises MarkdownLinkError for a link we refuse, with its line offset."""
-    tokens = _MD.parse(source)
+    tokens = _parse(source)
     links: list[tuple[str, str, int]] = []
     for block in tokens:
         if not block.children:
@@ -170,7 +184,7 @@ def _inline_plain(children) -> str:
 
 def plain_text(source: str) -> str:
     """Markdown written elsewhere (a study record) as plain text; a link becomes `label (address)`, never a link."""
-    return _plain(_MD.parse(source))
+    return _plain(_parse(source))
 
 
 _ENTITY = re.compile(r"&(?=#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{1,31};)")

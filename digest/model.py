@@ -8,6 +8,33 @@ from pathlib import Path
 from typing import Any
 
 
+# The API's enums, with the labels its own site shows (the `legacyValue` of GET /api/v2/studies/enums).
+STATUS_LABELS = {
+    "RECRUITING": "Recruiting",
+    "NOT_YET_RECRUITING": "Not yet recruiting",
+    "ENROLLING_BY_INVITATION": "Enrolling by invitation",
+    "ACTIVE_NOT_RECRUITING": "Active, not recruiting",
+    "COMPLETED": "Completed",
+    "SUSPENDED": "Suspended",
+    "TERMINATED": "Terminated",
+    "WITHDRAWN": "Withdrawn",
+    "AVAILABLE": "Available",
+    "NO_LONGER_AVAILABLE": "No longer available",
+    "TEMPORARILY_NOT_AVAILABLE": "Temporarily not available",
+    "APPROVED_FOR_MARKETING": "Approved for marketing",
+    "WITHHELD": "Withheld",
+    "UNKNOWN": "Unknown status",
+}
+# NA ("Not Applicable": studies without drug phases) is left out: "Not Applicable · Withdrawn" reads as noise.
+PHASE_LABELS = {
+    "EARLY_PHASE1": "Early Phase 1",
+    "PHASE1": "Phase 1",
+    "PHASE2": "Phase 2",
+    "PHASE3": "Phase 3",
+    "PHASE4": "Phase 4",
+}
+
+
 @dataclass(frozen=True)
 class SourceMap:
     """Where each field of one file was read, filled in by its reader while parsing: every message and

@@ -12,7 +12,6 @@ quotes and braces must reach the HTML as typed); nothing an editor writes ever b
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 
@@ -111,6 +110,7 @@ FIRST_NAME = "{first_name}"  # where an issue's greeting puts the subscriber's f
 
 class UnknownPlatform(ValueError):
     def __init__(self, name: str):
+        import difflib  # only when something is misspelt: not on every run
         near = difflib.get_close_matches(name, PLATFORMS, n=1)
         hint = f"did you mean '{near[0]}'? " if near else ""
         super().__init__(f"unknown mail platform {name!r}; {hint}known: {', '.join(PLATFORMS)}")

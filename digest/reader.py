@@ -7,7 +7,6 @@ values are taken as the text the editor typed: `title: no` stays "no" instead of
 from __future__ import annotations
 
 import datetime
-import difflib
 import re
 from pathlib import Path
 
@@ -123,6 +122,7 @@ class _IssueReader:
             name = key.value
             label = f"{where}.{name}" if where else name
             if name not in spec:
+                import difflib  # only when something is misspelt: not on every run
                 near = difflib.get_close_matches(name, spec, n=1)
                 hint = f"did you mean '{near[0]}'?" if near else "known fields: " + ", ".join(spec)
                 raise self.error(key, label, f"unknown field; {hint}")

@@ -66,7 +66,7 @@ def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=True,  # the preview edits templates under a running process
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=bytecode_cache(),
     )
     env.filters["wrap"] = wrap
     env.filters["longdate"] = longdate
@@ -79,7 +79,7 @@ def longdate(date) -> str:
     return f"{date.day} {date:%B %Y}"
 
 
-def _bytecode_cache() -> jinja2.BytecodeCache | None:
+def bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates kept between runs: compiling the theme is a third of a cold build's own work."""
     import os
 

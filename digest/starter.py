@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 # What `digest init` and `digest new` fill in when the editor gives nothing: `digest check` looks for them.
@@ -20,12 +19,16 @@ def starter_dirs(theme_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
 
 
 def render_starter(template: str, theme_dirs: tuple[Path, ...] = (), **context) -> str:
+    import json
+
     import jinja2
 
     from digest.exceptions import BuildError
+    from digest.render import bytecode_cache
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in starter_dirs(theme_dirs)]),
-                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False)
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False,
+                             bytecode_cache=bytecode_cache())
     # A JSON string is a valid double-quoted string in both TOML and YAML, whatever the editor typed.
     env.filters["toml"] = env.filters["yaml"] = lambda value: json.dumps(str(value), ensure_ascii=False)
     try:

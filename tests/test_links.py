@@ -44,13 +44,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(200, body=body)
         if self.path == "/no-head":
             return self._answer(200, body=body)
+        if self.path in self.server.images:  # an uploaded image, with the type the server gives it
+            return self._answer(200, body=body, content_type=self.server.images[self.path])
         status, location = self.ROUTES.get(self.path.split("?")[0], (404, None))
         self._answer(status, location, body)
 
-    def _answer(self, status, location=None, body=False):
+    def _answer(self, status, location=None, body=False, content_type="text/html; charset=utf-8"):
         payload = b"<html><body>page</body></html>" if body else b""
         try:
             self.send_response(status)
+            self.send_header("Content-Type", content_type)
             if location:
                 self.send_header("Location", location)
             self.send_header("Content-Length", str(len(payload)))
@@ -68,6 +71,7 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
     httpd.requests = []
+    httpd.images = {}
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -257,3 +261,27 @@ def test_findings_name_the_issue_line_of_each_link(server, newsletter):
     ]
     assert f"moved for good to {server.url}/ok" in found[0].message
     assert "404 Not Found" in found[1].message
+
+
+def test_images_not_uploaded_yet_are_named_with_the_folder_to_upload(server, newsletter):
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    newsletter.write_config(newsletter.config.read_text().replace("https://cdn.testnews.example/news/", f"{server.url}/news/"))
+    newsletter.write_issue(newsletter.issue.read_text().replace("https://clinicaltrials.gov/study/NCT00000001", f"{server.url}/ok"))
+    server.images["/news/issues/images/logo.png"] = "image/png"  # uploaded
+    server.images["/news/icons/facebook.png"] = "text/html"  # a web page where the icon should be
+    result = CliRunner().invoke(cli, ["check", "--links", "--format", "json", str(newsletter.issue)])
+    findings = json.loads(result.stdout)["issues"][0]["findings"]
+    images = [f for f in findings if f["id"] == "image-not-uploaded"]
+    assert [(f["severity"], f["field"]) for f in images] == [("error", "social[0].platform")]
+    assert images[0]["message"] == (f"the image {server.url}/news/icons/facebook.png is not on the web yet (it answers "
+                                    f"with text/html, not an image): upload the folder build/test-issue/icons/ to {server.url}/news/")
+    del server.images["/news/issues/images/logo.png"]  # now missing: a 404
+    default_cache_path().unlink()  # links found fine are remembered for an hour
+    result = CliRunner().invoke(cli, ["check", "--links", "--format", "json", str(newsletter.issue)])
+    findings = json.loads(result.stdout)["issues"][0]["findings"]
+    logo = [f for f in findings if f["id"] == "image-not-uploaded" and f["field"] == "entries[1].logo"]
+    assert len(logo) == 1 and "404 Not Found" in logo[0]["message"] and "build/test-issue/issues/" in logo[0]["message"]
+    assert logo[0]["line"] == 9

@@ -138,3 +138,28 @@ def test_script_in_the_email_never_runs(newsletter, browser):
         page.goto(server.url + "email.html")
         page.wait_for_timeout(300)
         assert page.title() != "pwned"
+
+
+def test_the_page_lists_the_findings_of_each_save_beside_the_email(newsletter, browser):
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(server.url)
+        frame_text_has(page, "A trial of something")
+        # The test newsletter is built for "generic": one warning, the unsubscribe placeholder.
+        wait_until(page, "() => document.getElementById('finding-count').innerText.includes('0 errors, 1 warning')")
+        assert "unsubscribe-placeholder" in page.inner_text("#findings")
+
+        # A TODO left in the intro: `digest build` would refuse the file; the page says why, and where.
+        newsletter.write_issue(newsletter.issue.read_text().replace("Hello **readers**.", "Hello **readers**. TODO"))
+        wait_until(page, "() => document.getElementById('finding-count').innerText.includes('1 error')")
+        first = page.inner_text("#findings li.error")
+        assert f"{where(newsletter.issue)}:5: intro" in first
+        assert "'TODO' left in the text: finish or remove it before sending [placeholder]" in first
+        assert "1 error" in page.inner_text("#status")
+        # An error finding does not hide the email: it is the current save that shows.
+        frame_text_has(page, "TODO")
+        assert page.is_hidden("#error")
+
+        newsletter.write_issue(newsletter.issue.read_text().replace(" TODO", ""))
+        wait_until(page, "() => document.getElementById('finding-count').innerText.includes('0 errors')")
+        assert page.query_selector("#findings li.error") is None

@@ -3,13 +3,12 @@ entries given twice, and trials that readers can no longer join."""
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from urllib.parse import urlsplit
 
 from digest.checks.base import at, at_text, config_texts, in_config, issue_texts, normalise
-from digest.model import ERROR, WARNING, Finding, Result
+from digest.model import ERROR, STATUS_LABELS, WARNING, Finding, Result
 from digest.platforms import platform_tags
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{%|%\}|\bTODO\b|\bFIXME\b|\bXXX\b|lorem ipsum", re.IGNORECASE)
@@ -117,7 +116,8 @@ def starter_values(theme_dirs: tuple, stamp: tuple = ()) -> tuple[frozenset[str]
     from digest.starter import STARTER_NAME, STARTER_SUBJECT, render_starter
 
     try:
-        issue = yaml.safe_load(render_starter("issue.yaml.j2", theme_dirs, subject=STARTER_SUBJECT, date="2000-01-01", path="x"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        issue = yaml.load(render_starter("issue.yaml.j2", theme_dirs, subject=STARTER_SUBJECT, date="2000-01-01", path="x"), Loader=loader)
         config = tomllib.loads(render_starter("digest.toml.j2", theme_dirs, name=STARTER_NAME))
     except (yaml.YAMLError, tomllib.TOMLDecodeError):
         return frozenset(), ()  # a starter that `digest new` could not use either: it has no sample text to find
@@ -160,8 +160,6 @@ def check_entries(result: Result) -> list[Finding]:
 
 def check_status(result: Result) -> list[Finding]:
     """A trial that readers cannot join any more, or a status the registry does not use (a typo)."""
-    from digest.ctgov import STATUS_LABELS
-
     known = {label.lower(): label for label in STATUS_LABELS.values()}
     known.update({name.lower().replace("_", " "): label for name, label in STATUS_LABELS.items()})
     findings = []
@@ -174,6 +172,7 @@ def check_status(result: Result) -> list[Finding]:
             findings.append(Finding("trial-status", WARNING, f"the trial is {entry.status} ({CLOSED[status]}): readers "
                                     "cannot join it; say so in the summary, or leave the entry out", **place))
         elif status not in known:
+            import difflib  # only when something is misspelt: not on every run
             near = difflib.get_close_matches(status, known, n=1, cutoff=0.6)
             hint = f"did you mean {known[near[0]]!r}?" if near else "the registry's statuses: " + ", ".join(STATUS_LABELS.values())
             findings.append(Finding("trial-status-unknown", WARNING, f"{entry.status!r} is not a ClinicalTrials.gov "

@@ -1,0 +1,295 @@
+"""The library: digest.build and digest.write, the one pipeline every command stands on."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import digest
+from conftest import REPO, SAMPLE_ISSUE
+from digest.cli import cli
+from digest.exceptions import OptionError
+
+
+def python(code: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=60)
+
+
+def test_the_readme_example_runs(tmp_path):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    # Run where the README says (the repository), writing into a scratch copy of the build folder.
+    code = example.replace('digest.write(result, "build")', f"digest.write(result, {str(tmp_path / 'build')!r})")
+    process = python(code)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.startswith("True ")
+    assert (tmp_path / "build" / "2024-06-ldn-trials" / "email.html").is_file()
+
+
+def test_the_one_liner_of_the_issue_works():
+    process = python("import digest; r = digest.build('issues/2024-06-ldn-trials.yaml'); print(r.ok, len(r.html))")
+    assert process.returncode == 0, process.stderr
+    ok, size = process.stdout.split()
+    assert ok == "True" and 20_000 < int(size) < 24_576
+
+
+def test_building_loads_neither_click_nor_any_command():
+    process = python(
+        "import sys, digest\n"
+        "digest.build('issues/2024-06-ldn-trials.yaml')\n"
+        "print(sorted(m for m in sys.modules if m == 'click' or m.startswith(('click.', 'digest.commands', 'digest.cli'))))"
+    )
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip() == "[]"
+
+
+def test_import_digest_alone_loads_nothing_else():
+    process = python("import sys, digest; print(sorted(m for m in sys.modules if m.startswith('digest')))")
+    assert process.stdout.strip() == "['digest']"
+    assert sorted(digest.__all__) == sorted(["build", "write", "Result", "Finding", "DigestError", "__version__"])
+
+
+def modules() -> list[str]:
+    package = REPO / "digest"
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "__main__.py":  # running it is its job
+            continue
+        parts = path.relative_to(REPO).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_every_module_imports_on_its_own():
+    # A circle of imports hidden by lazy imports shows up as a module that cannot be imported first.
+    def load(name: str) -> tuple[str, str]:
+        process = python(f"import {name}")
+        return name, process.stderr.strip().splitlines()[-1] if process.returncode else ""
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        failed = [(name, error) for name, error in pool.map(load, modules()) if error]
+    assert failed == []
+
+
+def test_no_library_module_imports_the_command_line():
+    library = [REPO / "digest" / Path(*name.split(".")[1:]) for name in modules()]
+    for name in modules():
+        if name.startswith(("digest.commands", "digest.cli", "digest.__main__")):
+            continue
+        path = REPO / Path(*name.split(".")).with_suffix(".py")
+        if not path.exists():
+            path = REPO / Path(*name.split(".")) / "__init__.py"
+        source = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(import click|from click|from digest\.commands|import digest\.commands|from digest\.cli)",
+                             source, re.MULTILINE), name
+    assert library
+
+
+def test_result_holds_the_email_and_the_findings(sample_email):
+    result = sample_email
+    assert result.subject == "Low dose naltrexone is making news again"
+    assert result.html.startswith("<!doctype html>") and result.text.startswith("LDN TRIALS NEWS")
+    assert result.mjml.startswith("<mjml")
+    assert result.ok and result.findings == []
+    assert result.platform == "mailchimp"
+
+
+def test_findings_carry_id_severity_path_line_field_and_message(newsletter):
+    newsletter.write_issue(newsletter.issue.read_text().replace("Hello **readers**.", "Hello **readers**. TODO"))
+    result = digest.build(newsletter.issue)
+    [todo] = [f for f in result.findings if f.id == "placeholder"]
+    assert (todo.severity, todo.path, todo.line, todo.field) == ("error", newsletter.issue, 5, "intro")
+    assert todo.message == "'TODO' left in the text: finish or remove it before sending"
+    assert not result.ok
+
+
+def test_write_puts_the_result_on_disk(newsletter, tmp_path):
+    newsletter.write_config('sender = "Test News <news@testnews.example>"\n' + newsletter.config.read_text())
+    result = digest.build(newsletter.issue)
+    folder = digest.write(result, tmp_path / "out", eml=True)
+    assert folder == tmp_path / "out" / "test-issue"
+    assert (folder / "email.html").read_text(encoding="utf-8") == result.html
+    assert (folder / "email.txt").read_text(encoding="utf-8") == result.text
+    assert (folder / "email.eml").is_file() and (folder / "issues" / "images" / "logo.png").is_file()
+
+
+def test_a_digest_error_says_where_without_click(newsletter):
+    newsletter.write_issue(newsletter.issue.read_text().replace("date: 2024-05-14", "date: soon"))
+    with pytest.raises(digest.DigestError) as caught:
+        digest.build(newsletter.issue)
+    error = caught.value
+    assert (error.path, error.line, error.field) == (newsletter.issue, 3, "date")
+    assert str(error).endswith("test-issue.yaml:3: date: 'soon' is not a date: write it as YYYY-MM-DD, e.g. 2024-05-14")
+    assert not any(cls.__module__.startswith("click") for cls in type(error).__mro__)
+
+
+# --- settings merged once ------------------------------------------------------------------------------
+
+def test_the_platform_override_is_merged_into_the_settings():
+    result = digest.build(SAMPLE_ISSUE, platform="brevo")
+    assert result.newsletter.platform == result.platform == "brevo"
+    assert "{{ unsubscribe }}" in result.html and "*|UNSUB|*" not in result.html
+    # The key the flag replaced has no line: a finding about it must not point at digest.toml's "mailchimp".
+    assert "platform" not in result.newsletter.source.keys
+
+
+def test_a_bad_override_is_a_usage_error_named_by_its_flag():
+    with pytest.raises(OptionError) as caught:
+        digest.build(SAMPLE_ISSUE, platform="mailchump")
+    assert str(caught.value).startswith("--platform: unknown mail platform 'mailchump'; did you mean 'mailchimp'?")
+    assert caught.value.exit_code == 2
+
+
+# --- the source map ------------------------------------------------------------------------------------
+
+def test_the_source_map_has_the_line_of_every_field(sample_email):
+    issue, newsletter = sample_email.issue, sample_email.newsletter
+    lines = (SAMPLE_ISSUE.read_text(encoding="utf-8")).splitlines()
+    for field, line in issue.source.keys.items():
+        key = field.rpartition(".")[2]
+        text = lines[line - 1]
+        assert key in text or (re.fullmatch(r"entries\[\d+\]", field) and text.lstrip().startswith("- ")), (field, text)
+    assert issue.source.line("entries[2].summary") == 24
+    assert lines[23].strip() == "summary: |"
+    assert issue.source.urls["https://clinicaltrials.gov/study/NCT02965768"] == ("entries[2].link", 28)
+    config = (REPO / "digest.toml").read_text(encoding="utf-8").splitlines()
+    assert config[newsletter.source.line("colours.brand") - 1].startswith("brand =")
+    assert config[newsletter.source.line("social[2].url") - 1] == 'url = "https://www.instagram.com/example"'
+
+
+def test_a_link_deep_in_a_markdown_field_is_found_on_its_own_line(newsletter):
+    newsletter.write_issue(newsletter.issue.read_text().replace(
+        "Hello **readers**.", "Hello **readers**.\n\n  See\n  [the page](http://testnews.example/page) now."))
+    result = digest.build(newsletter.issue)
+    [http] = [f for f in result.findings if f.id == "link-http"]
+    assert (http.line, http.field) == (8, "intro")
+    assert newsletter.issue.read_text().splitlines()[7].strip().startswith("[the page]")
+
+
+# --- one parse of the HTML -----------------------------------------------------------------------------
+
+def test_the_html_is_parsed_once_per_build_and_shared(newsletter, monkeypatch):
+    import digest.page
+
+    calls = []
+    real = digest.page.parse_html
+    monkeypatch.setattr(digest.page, "parse_html", lambda html: calls.append(1) or real(html))
+    result = digest.build(newsletter.issue)
+    assert len(calls) == 1
+    from digest.links import urls_to_check
+    from digest.preview.state import Preview
+
+    urls_to_check(result)
+    preview = Preview(newsletter.issue, newsletter.config)
+    preview.rebuild()
+    assert len(calls) == 2  # the preview's own build: its list of links comes from that build's page
+    state = json.loads(preview.state_json())
+    assert [link["href"] for link in state["links"]] == [link.href for link in result.page.links]
+
+
+# --- the new checks, through the command line and as JSON -----------------------------------------------
+
+def check(*args, cwd=None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["check", *map(str, args)])
+    return result.exit_code, result.output
+
+
+def check_json(issue) -> dict:
+    code, output = check("--format", "json", issue)
+    return json.loads(output)
+
+
+def test_a_yellow_brand_fails_contrast_with_the_line_and_the_ratio(newsletter):
+    newsletter.write_config(newsletter.config.read_text() + '\n[colours]\nbrand = "#f5c518"\n')
+    code, output = check(newsletter.issue)
+    assert code == 1
+    lines = [line for line in output.splitlines() if "[contrast]" in line]
+    assert lines == [
+        f"{newsletter.config}:12: colours.brand: error: brand #f5c518 on surface #ffffff (the heading and each "
+        "institution's name) has a contrast of 1.63:1, below the 4.5:1 that WCAG 2.1 AA asks for: make brand "
+        "darker [contrast]",
+        f"{newsletter.config}:12: colours.brand: error: button_text #ffffff on brand #f5c518 (the “Find out more” "
+        "buttons) has a contrast of 1.63:1, below the 4.5:1 that WCAG 2.1 AA asks for: make brand darker [contrast]",
+    ]
+    findings = check_json(newsletter.issue)["issues"][0]["findings"]
+    contrast = [f for f in findings if f["id"] == "contrast"]
+    assert [(f["severity"], f["line"], f["field"]) for f in contrast] == [("error", 12, "colours.brand")] * 2
+
+
+def test_the_default_colours_and_the_samples_pass_contrast(sample_email):
+    assert not [f for f in sample_email.findings if f.id == "contrast"]
+
+
+def test_dark_colours_are_checked_too(newsletter):
+    newsletter.write_config(newsletter.config.read_text() + '\n[colours]\ndark_muted = "#3c4043"\n')
+    findings = [f for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
+    assert {f.field for f in findings} == {"colours.dark_muted"}
+    assert all("make dark_muted lighter" in f.message for f in findings)
+
+
+def test_init_then_check_names_every_starter_leftover(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path / "letter"), "--name", "Trials Today"]).exit_code == 0
+    [issue] = (tmp_path / "letter" / "issues").glob("*.yaml")
+    result = runner.invoke(cli, ["check", "--format", "json", str(issue)])
+    assert result.exit_code == 1
+    found = {(f["field"], f["id"]) for f in json.loads(result.output)["issues"][0]["findings"] if f["severity"] == "error"}
+    assert found == {
+        ("preheader", "starter-text"), ("intro", "starter-text"), ("entries[1].institution", "starter-text"),
+        ("entries[1].title", "starter-text"), ("entries[1].summary", "starter-text"), ("organisation", "starter-text"),
+        ("address", "starter-text"), ("website", "starter-text"), ("asset_base_url", "starter-text"),
+    }
+
+
+def test_starter_words_an_editor_may_use_are_not_flagged(newsletter):
+    newsletter.write_issue(newsletter.issue.read_text().replace(
+        "Hello **readers**.", "Hello **readers**. Write to us; the example of University Hospital trials matters."))
+    assert not [f for f in digest.build(newsletter.issue).findings if f.id == "starter-text"]
+
+
+@pytest.mark.parametrize("status, expected", [
+    ("Withdrawn", ("trial-status", "the trial is Withdrawn (withdrawn): readers cannot join it")),
+    ("TERMINATED", ("trial-status", "the trial is TERMINATED (stopped early): readers cannot join it")),
+    ("suspended", ("trial-status", "the trial is suspended (paused): readers cannot join it")),
+    ("recruting", ("trial-status-unknown", "'recruting' is not a ClinicalTrials.gov status; did you mean 'Recruiting'?")),
+    ("Recruiting", None),
+    ("Active, not recruiting", None),
+])
+def test_trial_status(newsletter, status, expected):
+    newsletter.write_issue(newsletter.issue.read_text() + f"    status: {json.dumps(status)}\n")
+    code, output = check(newsletter.issue)
+    found = [f for f in check_json(newsletter.issue)["issues"][0]["findings"] if f["id"].startswith("trial-status")]
+    if expected is None:
+        assert found == []
+    else:
+        [finding] = found
+        assert (finding["id"], finding["severity"], finding["line"], finding["field"]) == (expected[0], "warning", 15, "entries[1].status")
+        assert finding["message"].startswith(expected[1])
+        assert code == 0 and f":15: entries[1].status: warning: {expected[1]}" in output
+
+
+def test_a_bare_address_in_markdown_is_a_checked_link(newsletter):
+    newsletter.write_issue(newsletter.issue.read_text().replace(
+        "Hello **readers**.", "Hello **readers**: see http://testnews.example/plain and www.clinicaltrials.gov."))
+    result = digest.build(newsletter.issue)
+    assert re.search(r'<a href="http://testnews.example/plain"[^>]*>http://testnews.example/plain</a>', result.html)
+    assert re.search(r'<a href="https://www.clinicaltrials.gov"[^>]*>www.clinicaltrials.gov</a>', result.html)
+    assert "http://testnews.example/plain" in [link.href for link in result.page.links]
+    [http] = [f for f in result.findings if f.id == "link-http"]
+    assert (http.line, http.field) == (5, "intro")
+    # Words that only look like a domain stay words.
+    newsletter.write_issue(newsletter.issue.read_text().replace("Hello **readers**.", "Hello ClinicalTrials.gov readers."))
+    assert "ClinicalTrials.gov" not in [link.text for link in digest.build(newsletter.issue).page.links]
+
+
+def test_a_bare_javascript_address_is_never_a_link(newsletter):
+    newsletter.write_issue(newsletter.issue.read_text().replace("Hello **readers**.", "Hello javascript:alert(1) readers."))
+    result = digest.build(newsletter.issue)
+    assert "javascript:" not in [link.href[:11] for link in result.page.links]
