@@ -27,7 +27,7 @@ DOCS = REPO / "docs" / "themes.md"
 FOOTER = """\
 {% extends "default/email.mjml.j2" %}
 {% block footer %}
-<mj-section padding="24px 0"><mj-column><mj-text align="center" css-class="footer"><p>{{ newsletter.organisation }} · {{ tags.address or newsletter.address }} · <a href="{{ tags.unsubscribe }}">Unsubscribe</a></p></mj-text></mj-column></mj-section>
+<mj-section padding="24px 0" css-class="dm-footer"><mj-column><mj-text align="center" css-class="footer"><p>{{ newsletter.organisation }} · {{ tags.address or newsletter.address }} · <a href="{{ tags.unsubscribe }}">Unsubscribe</a></p></mj-text></mj-column></mj-section>
 {% endblock %}
 """
 
@@ -77,7 +77,7 @@ def test_a_four_line_template_restyles_only_the_footer(newsletter):
     # Everything up to the footer is the default theme's, to the byte; the text part is untouched.
     start = before.mjml.rindex("\n", 0, before.mjml.index('<mj-section padding="8px 0 32px"')) + 1
     assert after.mjml[:start] == before.mjml[:start]
-    assert after.mjml[start:].startswith('<mj-section padding="24px 0">')
+    assert after.mjml[start:].startswith('<mj-section padding="24px 0" css-class="dm-footer">')
     assert after.text == before.text
     built = run("build", str(newsletter.issue), "--out", str(newsletter.root / "out"))
     assert built.exit_code == 0, built.output
