@@ -7,10 +7,7 @@ conditional comments are comments to it, so the markup they repeat for Outlook i
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-
-_SPACE = re.compile(r"[\s\u00a0]+")
 
 
 @dataclass
@@ -39,7 +36,7 @@ _BLOCK = {"br", "p", "div", "td", "th", "tr", "table", "li", "ul", "ol", "h1", "
 
 
 def parse_html(markup: str) -> Page:
-    from lxml import html as lxml_html
+    from lxml import etree
 
     links: list[Link] = []
     images: list[Img] = []
@@ -74,11 +71,13 @@ def parse_html(markup: str) -> Page:
         if block:
             visible.append(" ")  # words either side of a block are apart; inside a word, <b>x</b>y stays one
 
-    walk(lxml_html.document_fromstring(markup), False, None)
+    # etree's own HTML parser: lxml.html's would look up an element class for every element, for nothing here.
+    walk(etree.fromstring(markup, etree.HTMLParser(remove_blank_text=False)), False, None)
     for link in links:
         link.text = normalise("".join(link.text))
     return Page(links, images, normalise("".join(visible)))
 
 
 def normalise(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    """Runs of white space (no-break spaces too: str.split knows them) as one space."""
+    return " ".join(text.split())

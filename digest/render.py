@@ -187,6 +187,7 @@ def _template_file(env: jinja2.Environment, name: str) -> str:
         return name
 
 
+@functools.lru_cache(maxsize=4096)  # a rebuild wraps the same paragraphs again, but for the one edited
 def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
     """Wrap plain text at `width` columns; addresses longer than that stand alone on their line.
 

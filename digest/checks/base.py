@@ -70,7 +70,7 @@ def config_texts(result: Result) -> Iterator[tuple[str, str]]:
 
 
 def words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
+    return _WORD.findall(text.lower())
 
 
 def short(url: str) -> str:

@@ -22,9 +22,12 @@ EXAMPLE_DOMAINS = ("example.org", "example.com", "example.net")
 def check_typed_text(result: Result) -> list[Finding]:
     """Template code the platform would run, and notes left in the text (TODO, {{ … }}, lorem ipsum)."""
     tags = platform_tags(result.platform)
+    code_pattern = re.compile(tags.code) if tags.code else None
     findings = []
     for source, texts in ((_issue_place, issue_texts(result)), (_config_place, config_texts(result))):
         for field, text in texts:
+            if not PLACEHOLDER.search(text) and not (code_pattern and code_pattern.search(text)):
+                continue  # nearly every field: nothing that looks like either
             blanked = text
             for tag in tags.values:  # the platform's own tags, which digest itself may have put there
                 blanked = blanked.replace(tag, " " * len(tag))
@@ -99,8 +102,11 @@ def _starter_in(text: str, starter: tuple[frozenset[str], tuple[str, ...]]) -> s
     return next((sentence for sentence in sentences if sentence in plain), None)
 
 
+_QUOTES_AND_MARKS = str.maketrans("", "", "“”\"‘’'*_")
+
+
 def _plain(text: str) -> str:
-    return normalise(re.sub(r"[“”\"‘’'*_]", "", text)).lower()
+    return normalise(text.translate(_QUOTES_AND_MARKS)).lower()
 
 
 @functools.lru_cache(maxsize=8)
