@@ -4,10 +4,11 @@ their keys are checked."""
 from __future__ import annotations
 
 import functools
+import os
 import re
 import tomllib
 from dataclasses import asdict, fields
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import quote
 
 from digest.exceptions import ConfigError, IssueError, OptionError, display_path
@@ -377,12 +378,12 @@ class _ConfigReader:
             self.check_keys(item, ("label", "icon"), ("label",), table)
             icon = None
             if "icon" in item:
-                icon = self.text(item, "icon", table)
-                posix = PurePosixPath(icon)
-                if posix.is_absolute() or ".." in posix.parts or "\\" in icon:
-                    raise self.error(table + "icon", f"{icon!r} must be a path inside the theme folder, like 'icons/{name}.png'")
-                icon = posix.as_posix()
-                if find_file(dirs, icon) is None:
+                given = self.text(item, "icon", table)
+                parts = given.split("/")
+                if given.startswith("/") or ".." in parts or "\\" in given or ":" in given:
+                    raise self.error(table + "icon", f"{given!r} must be a path inside the theme folder, like 'icons/{name}.png'")
+                icon = "/".join(part for part in parts if part not in ("", "."))
+                if not any(os.path.isfile(os.path.join(folder, icon)) for folder in dirs):  # not pathlib: every build
                     where = " or ".join(display_path(folder) for folder in dirs)
                     raise self.error(table + "icon", f"no icon file {icon!r} in {where}")
             networks[name] = SocialNetwork(self.text(item, "label", table), icon)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 
 from digest.model import WARNING, Finding, Result
 
@@ -45,16 +46,17 @@ def _blocks_along(env, name: str, seen: tuple[str, ...]) -> set[str]:
 def _read(env, name: str) -> tuple[str, str | None, list[tuple[str, int]]]:
     """The template's file, the template it extends (when named in quotes), and its blocks outside any other
     block: (name, line)."""
-    source, filename, _ = env.loader.get_source(env, name)
-    if "extends" not in source:  # most templates: no need to parse them
-        return filename, None, []
-    return (filename, *_parse(env, source, name, filename))
+    filename = env.get_template(name).filename  # loaded already by the build, and reloaded when it changes
+    return (filename, *_parse(env, name, filename, os.stat(filename).st_mtime_ns))
 
 
 @functools.lru_cache(maxsize=32)
-def _parse(env, source: str, name: str, filename: str) -> tuple[str | None, list[tuple[str, int]]]:
+def _parse(env, name: str, filename: str, mtime: int) -> tuple[str | None, list[tuple[str, int]]]:
     from jinja2 import nodes
 
+    source = env.loader.get_source(env, name)[0]
+    if "extends" not in source:  # most templates: no need to parse them
+        return None, []
     tree = env.parse(source, name, filename)
     extends = next(tree.find_all(nodes.Extends), None)
     if extends is None or not isinstance(extends.template, nodes.Const):
