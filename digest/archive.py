@@ -80,7 +80,7 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     paths = [Path(p) for p in issue_paths] if issue_paths else issue_files(root)
     if not paths:
         raise IssueError("has no issue files (*.yaml): nothing to publish", root / "issues")
-    inputs = fingerprint(config_path, paths, root, feed)
+    inputs = fingerprint(config_path, paths, feed)
     old = read_manifest(out_dir)
     if old is not None and old["inputs"] == inputs and _intact(out_dir, old, root):
         return Built(out_dir, old["issues"], old["pages"], feed, 0, len(old["files"]), old.get("archive_url"))
@@ -142,14 +142,17 @@ def render_site(site: Site) -> dict[str, bytes]:
     from markupsafe import Markup
 
     from digest.platforms import FIRST_NAME
-    from digest.render import render_template
+    from digest.render import environment, render_template
+    from digest.theme import DEFAULT_THEME
 
     n = site.newsletter
+    # The newsletter's templates/web/, then its theme's web/, then the default theme's (the plain theme has none).
+    env = environment(tuple(dict.fromkeys((*n.theme.dirs, DEFAULT_THEME))))
     common = {"newsletter": n, "colours": n.colours, "feed": site.feed}
-    files = {"style.css": render_template(n.root, WEB + "style.css.j2", common)}
+    files = {"style.css": render_template(env, WEB + "style.css.j2", common)}
     for page in range(1, site.pages + 1):
         root = "../" * index_path(page).count("/")
-        files[index_path(page)] = render_template(n.root, WEB + "index.html.j2", {
+        files[index_path(page)] = render_template(env, WEB + "index.html.j2", {
             **common, "root": root, "page": page, "pages": site.pages,
             "issues": site.issues[(page - 1) * PER_PAGE: page * PER_PAGE],
             "newer_url": root + index_path(page - 1) if page > 1 else None,
@@ -159,9 +162,9 @@ def render_site(site: Site) -> dict[str, bytes]:
     articles = {}
     for i, issue in enumerate(site.issues):
         greeting = issue.greeting if issue.greeting and FIRST_NAME not in issue.greeting else None
-        article = render_template(n.root, WEB + "article.html.j2", {**common, "issue": issue, "greeting": greeting})
+        article = render_template(env, WEB + "article.html.j2", {**common, "issue": issue, "greeting": greeting})
         articles[issue.slug] = article
-        files[f"{issue.slug}/index.html"] = render_template(n.root, WEB + "issue.html.j2", {
+        files[f"{issue.slug}/index.html"] = render_template(env, WEB + "issue.html.j2", {
             **common, "root": "../", "issue": issue, "article": Markup(article),
             "newer": site.issues[i - 1] if i > 0 else None,
             "older": site.issues[i + 1] if i + 1 < len(site.issues) else None,
@@ -211,10 +214,10 @@ def _midnight(day: datetime.date) -> datetime.datetime:
 
 # -- write ------------------------------------------------------------------------------------------------
 
-def fingerprint(config_path: Path, issue_paths: list[Path], root: Path, feed: bool) -> str:
+def fingerprint(config_path: Path, issue_paths: list[Path], feed: bool) -> str:
     """A hash of everything the site is made from: digest itself, digest.toml, each issue file, the theme."""
     import digest
-    from digest.theme import theme_dirs
+    from digest.theme import watched_folders
 
     h = hashlib.sha256(f"{MANIFEST_VERSION} {digest.__version__} feed={feed}\n".encode())
     code = Path(digest.__file__).parent
@@ -224,7 +227,7 @@ def fingerprint(config_path: Path, issue_paths: list[Path], root: Path, feed: bo
     for path in [config_path, *issue_paths]:
         h.update(f"{Path(path).resolve()}\n".encode())
         h.update(_bytes(path))
-    for folder in theme_dirs(root):
+    for folder in watched_folders(config_path):
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 h.update(f"{path.relative_to(folder)}\n".encode())

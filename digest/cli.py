@@ -175,5 +175,31 @@ def send(issue, recipients, server, security, user, config_path, platform, force
     click.echo(f"Sent a test copy to {', '.join(recipients)}", err=True)
 
 
+@cli.group(context_settings=CONTEXT)
+def theme():
+    """The built-in themes, and copies of them to restyle (see the Themes page of the docs)."""
+
+
+@theme.command("list")
+@click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found in this folder or above it).")
+def theme_list(config_path):
+    """List the built-in themes, and say which theme this newsletter uses and what its templates/ overrides."""
+    from digest.commands.theme import list_themes
+
+    list_themes(config_path)
+
+
+@theme.command("copy")
+@click.argument("name", required=False)
+@click.option("--to", "destination", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder to copy it into (default: templates/ next to digest.toml, whose files override the theme's).")
+@click.option("--config", "config_path", type=existing_file, help="The newsletter's digest.toml (default: found in this folder or above it).")
+def theme_copy(name, destination, config_path):
+    """Copy the built-in theme NAME (default: the newsletter's) to edit, never over a file that is there."""
+    from digest.commands.theme import copy
+
+    copy(name, destination, config_path)
+
+
 def main():
     cli(prog_name="digest")

@@ -1,40 +1,31 @@
-"""Read digest.toml, the newsletter's settings, into a `Newsletter`: the one place its keys are checked."""
+"""Read digest.toml, the newsletter's settings, into a `Newsletter`, with its theme's theme.toml: the one place
+their keys are checked."""
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import tomllib
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
+from urllib.parse import quote
 
-from digest.exceptions import ConfigError, IssueError, OptionError
+from digest.exceptions import ConfigError, IssueError, OptionError, display_path
 from digest.files import read_text
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
-from digest.model import Colours, Image, Newsletter, SocialLink, SourceMap
-from digest.theme import icon_path
+from digest.model import Colours, Image, Newsletter, SocialLink, SocialNetwork, SourceMap, Theme
+from digest.theme import OWN, THEME_TOML, find_file, find_theme, theme_dirs
 
 CONFIG_NAME = "digest.toml"
 
-# Platforms the default theme has an icon for, with the name a screen reader says for the link.
-SOCIAL_PLATFORMS = {
-    "facebook": "Facebook",
-    "x": "X",
-    "instagram": "Instagram",
-    "linkedin": "LinkedIn",
-    "youtube": "YouTube",
-    "bluesky": "Bluesky",
-    "mastodon": "Mastodon",
-    "threads": "Threads",
-    "tiktok": "TikTok",
-    "email": "Email",
-    "website": "Website",
-    "rss": "RSS feed",
-}
-
 REQUIRED = ("name", "organisation", "website", "address")
 OPTIONAL = ("language", "asset_base_url", "logo", "social", "colours", "footer", "platform", "sender", "unsubscribe",
-            "clinicaltrials_api", "trial_institution", "description", "subscribe_url", "archive_url", "view_online")
+            "clinicaltrials_api", "trial_institution", "theme", "description", "subscribe_url", "archive_url",
+            "view_online")
+THEME_KEYS = ("description", "contrast", "colours", "social")
+COLOURS = tuple(f.name for f in fields(Colours))
+_NETWORK = re.compile(r"[a-z0-9][a-z0-9-]*")
 TRIAL_INSTITUTIONS = ("sponsor", "facility")
 # "platform": the mail platform's web-version tag, none where it has none; "archive": the issue's page in the
 # archive where the platform has no tag; "archive-always": the archive's page on every platform.
@@ -68,21 +59,50 @@ def load_config(path: Path, **overrides) -> Newsletter:
     """digest.toml as a `Newsletter`, with the command line's overrides (`platform="brevo"`) merged in before
     anything is checked, as MkDocs merges its flags: the rest of digest reads one settled set of settings."""
     path = Path(path)
+    data, lines = _read_toml(path)
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return _ConfigReader(path, lines, set(given)).newsletter({**data, **given})
+
+
+def _read_toml(path: Path) -> tuple[dict, SourceMap]:
+    """A TOML file, and the line of each of its keys. The result is shared: never change it."""
     text = read_text(path, ConfigError)
     try:
-        data, lines = _parse(text)
+        return _parse(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         line = int(match.group(1)) if match else None
         raise ConfigError(f"is not valid TOML: {message.split(' (at')[0]}", path, line) from None
-    given = {key: value for key, value in overrides.items() if value is not None}
-    return _ConfigReader(path, lines, set(given)).newsletter({**data, **given})
 
 
-@functools.lru_cache(maxsize=8)  # the preview reads the same digest.toml on every save of the issue
+@functools.lru_cache(maxsize=16)  # the preview reads the same digest.toml and theme.toml on every save of the issue
 def _parse(text: str) -> tuple[dict, SourceMap]:
     return tomllib.loads(text), _toml_lines(text)
+
+
+def read_theme(name: str, folder: Path, dirs: tuple[Path, ...]) -> Theme:
+    """The theme in `folder`: its theme.toml, with the newsletter's own templates/theme.toml (when `dirs`
+    holds one) read over it table by table, so that two lines there add a social network."""
+    own = dirs[0] / THEME_TOML if len(dirs) > 1 else None
+    files = [folder / THEME_TOML] + ([own] if own is not None and own.is_file() else [])
+    description, colours, social, contrast = "", {}, {}, []
+    for path in files:
+        data, lines = _read_toml(path)
+        reader = _ConfigReader(path, lines, set())
+        whole = path == files[0]  # the theme's own theme.toml says everything; an override what it changes
+        reader.check_keys(data, THEME_KEYS, ("description", "colours") if whole else ())
+        if "description" in data:
+            description = reader.text(data, "description")
+        if "colours" in data:
+            colours.update(reader.colour_values(data["colours"]))
+            if whole and (missing := [name for name in COLOURS if name not in colours]):
+                raise reader.error("colours", f"a theme gives every colour; missing: {', '.join(missing)}")
+        if "social" in data:
+            social.update(reader.networks(data["social"], dirs))
+        if "contrast" in data:
+            contrast += reader.contrast(data["contrast"])
+    return Theme(name, folder, dirs, description, Colours(**colours), social, tuple(dict.fromkeys(contrast)))
 
 
 def _toml_lines(text: str) -> SourceMap:
@@ -98,7 +118,7 @@ def _toml_lines(text: str) -> SourceMap:
                 closing = None
             continue
         if depth:
-            depth += _depth(line)
+            depth = max(depth + _depth(line), 0)
             continue
         stripped = line.strip()
         if header := re.match(r"\[\[\s*([\w.-]+)\s*\]\]", stripped):
@@ -120,12 +140,12 @@ def _toml_lines(text: str) -> SourceMap:
                     closing = quote
                     values[key] = (number + 1, True) if not value[3:].strip() else (number, True)
             if closing is None:
-                depth = _depth(value)
+                depth = max(_depth(value), 0)
     return SourceMap(None, keys, values)
 
 
 def _depth(line: str) -> int:
-    """How many brackets `line` opens and leaves open, outside strings and comments."""
+    """How many brackets `line` opens and leaves open (less those it closes), outside strings and comments."""
     depth, quote = 0, None
     for i, char in enumerate(line):
         if quote:
@@ -139,7 +159,7 @@ def _depth(line: str) -> int:
             depth += 1
         elif char in "]}":
             depth -= 1
-    return max(depth, 0)
+    return depth
 
 
 class _ConfigReader:
@@ -155,11 +175,11 @@ class _ConfigReader:
         return ConfigError(problem, self.path, self.line(field), field)
 
     def line(self, field: str) -> int | None:
-        # A key that is not there (a missing one) is reported at its table's header.
+        # A key that is not there (a missing one, an item of a list) is reported at its table's or list's key.
         while field:
             if field in self.source.keys:
                 return self.source.keys[field]
-            field = field.rpartition(".")[0]
+            field = field[: field.rindex("[")] if field.endswith("]") else field.rpartition(".")[0]
         return None
 
     def note_url(self, url: str, field: str) -> None:
@@ -203,6 +223,7 @@ class _ConfigReader:
             if "?" in asset_base_url or "#" in asset_base_url:
                 raise self.error("asset_base_url", "must be a folder's address, without ? or #: image paths are added to its end")
         root = self.path.parent.resolve()
+        theme = self.theme(data, root)
         language = self.text(data, "language") if "language" in data else "en"
         if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
             raise self.error("language", f"{language!r} is not a language code such as 'en' or 'en-GB'")
@@ -238,8 +259,9 @@ class _ConfigReader:
             language=language,
             asset_base_url=asset_base_url,
             logo=self.logo(data["logo"], root, asset_base_url) if "logo" in data else None,
-            social=self.social(data.get("social", []), root, asset_base_url),
-            colours=self.colours(data.get("colours", {})),
+            social=self.social(data.get("social", []), asset_base_url, theme),
+            colours=Colours(**{**asdict(theme.colours), **self.colour_values(data.get("colours", {}))}),
+            theme=theme,
             footer=footer,
             clinicaltrials_api=clinicaltrials_api,
             trial_institution=trial_institution,
@@ -320,7 +342,15 @@ class _ConfigReader:
         self.note_url(image.url, "logo.src")
         return image
 
-    def social(self, value, root: Path, asset_base_url: str | None) -> tuple[SocialLink, ...]:
+    def theme(self, data: dict, root: Path) -> Theme:
+        name = self.text(data, "theme") if "theme" in data else "default"
+        try:
+            folder = find_theme(name, root)
+        except ValueError as exc:
+            raise self.error("theme", str(exc)) from None
+        return read_theme(name, folder, theme_dirs(folder, root))
+
+    def social(self, value, asset_base_url: str | None, theme: Theme) -> tuple[SocialLink, ...]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.error("social", 'must be a list of [[social]] tables, each with platform and url')
         links = []
@@ -328,31 +358,75 @@ class _ConfigReader:
             table = f"social[{i}]."
             self.check_keys(item, ("platform", "url"), ("platform", "url"), table)
             platform = self.text(item, "platform", table).lower()
-            if platform not in SOCIAL_PLATFORMS:
-                import difflib
-                near = difflib.get_close_matches(platform, SOCIAL_PLATFORMS, n=1)
-                hint = f"did you mean '{near[0]}'?" if near else "known: " + ", ".join(SOCIAL_PLATFORMS)
-                raise self.error(table + "platform", f"no icon for {platform!r}; {hint}")
-            if asset_base_url is None:
-                raise self.error(table + "platform", "social icons need asset_base_url, the web folder they are served from")
-            label = SOCIAL_PLATFORMS[platform]
-            icon = Image(
-                url=f"{asset_base_url}icons/{platform}.png",
-                alt=label,
-                source=icon_path(platform, root),
-                path=f"icons/{platform}.png",
-            )
-            links.append(SocialLink(platform, self.url(item, "url", table), label, icon))
-            self.note_url(icon.url, table + "platform")
+            if platform not in theme.social:
+                import difflib  # only when something is misspelt: not on every run
+
+                near = difflib.get_close_matches(platform, theme.social, n=1)
+                hint = (f"did you mean '{near[0]}'?" if near else f"it knows {', '.join(theme.social) or 'none'} "
+                        f"(a network is added in {OWN}/{THEME_TOML}: see the Themes page of the docs)")
+                raise self.error(table + "platform", f"the {theme.name} theme has no {platform!r}; {hint}")
+            network = theme.social[platform]
+            icon = None
+            if network.icon is not None:
+                if asset_base_url is None:
+                    raise self.error(table + "platform", "social icons need asset_base_url, the web folder they are served from")
+                icon = Image(url=asset_base_url + quote(network.icon), alt=network.label,
+                             source=find_file(theme.dirs, network.icon), path=network.icon)
+                self.note_url(icon.url, table + "platform")
+            links.append(SocialLink(platform, self.url(item, "url", table), network.label, icon))
         return tuple(links)
 
-    def colours(self, value) -> Colours:
+    def colour_values(self, value) -> dict[str, str]:
         if not isinstance(value, dict):
             raise self.error("colours", "must be a [colours] table")
-        names = tuple(f.name for f in fields(Colours))
-        self.check_keys(value, names, table="colours.")
+        self.check_keys(value, COLOURS, table="colours.")
         for key in value:
             colour = self.text(value, key, "colours.")
             if not _HEX.fullmatch(colour):
                 raise self.error(f"colours.{key}", f"{colour!r} is not a colour like '#1d4f91'")
-        return Colours(**{k: v.strip() for k, v in value.items()})
+        return {k: v.strip() for k, v in value.items()}
+
+    # theme.toml
+
+    def networks(self, value, dirs: tuple[Path, ...]) -> dict[str, SocialNetwork]:
+        if not isinstance(value, dict):
+            raise self.error("social", 'must be a [social] table, one network a line: '
+                             'pixelfed = { label = "Pixelfed", icon = "icons/pixelfed.png" }')
+        networks = {}
+        for name, item in value.items():
+            table = f"social.{name}."
+            if not isinstance(item, dict):
+                raise self.error(f"social.{name}", f'must be a table: {name} = {{ label = "…", icon = "icons/{name}.png" }}')
+            if not _NETWORK.fullmatch(name):
+                raise self.error(f"social.{name}", f"{name!r}: a network's name is lower-case letters, digits and -")
+            self.check_keys(item, ("label", "icon"), ("label",), table)
+            icon = None
+            if "icon" in item:
+                given = self.text(item, "icon", table)
+                parts = given.split("/")
+                if given.startswith("/") or ".." in parts or "\\" in given or ":" in given:
+                    raise self.error(table + "icon", f"{given!r} must be a path inside the theme folder, like 'icons/{name}.png'")
+                icon = "/".join(part for part in parts if part not in ("", "."))
+                if not any(os.path.isfile(os.path.join(folder, icon)) for folder in dirs):  # not pathlib: every build
+                    where = " or ".join(display_path(folder) for folder in dirs)
+                    raise self.error(table + "icon", f"no icon file {icon!r} in {where}")
+            networks[name] = SocialNetwork(self.text(item, "label", table), icon)
+        return networks
+
+    def contrast(self, value) -> list[tuple[str, str, str]]:
+        shape = 'must be a list of [text colour, background colour, "what the theme paints with them"]'
+        if not isinstance(value, list):
+            raise self.error("contrast", shape)
+        pairs = []
+        for i, pair in enumerate(value):
+            if not (isinstance(pair, list) and len(pair) == 3 and all(isinstance(x, str) for x in pair)):
+                raise self.error(f"contrast[{i}]", shape)
+            for colour in pair[:2]:
+                if colour not in COLOURS:
+                    import difflib
+
+                    near = difflib.get_close_matches(colour, COLOURS, n=1)
+                    hint = f"did you mean '{near[0]}'?" if near else f"the colours are {', '.join(COLOURS)}"
+                    raise self.error(f"contrast[{i}]", f"{colour!r} is not a colour's name; {hint}")
+            pairs.append((pair[0], pair[1], pair[2]))
+        return pairs

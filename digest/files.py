@@ -62,11 +62,11 @@ def write_atomically(path: Path, data: bytes, error: type[DigestError] = DigestE
         raise error(f"cannot be written ({exc.strerror})", path) from None
 
 
-def create(path: Path, text: str, error: type[DigestError] = DigestError) -> None:
-    """Create `path` with `text`, whole or not at all, and never over a file that exists."""
+def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError) -> None:
+    """Create `path` with `text` (or bytes), whole or not at all, and never over a file that exists."""
     path = Path(path)
     try:
-        data = text.encode("utf-8")
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
         os.fsencode(path)
     except UnicodeEncodeError:
         raise error("contains characters that are not text (a name typed in another encoding?)", path) from None

@@ -86,27 +86,51 @@ class Image:
 
 @dataclass(frozen=True)
 class SocialLink:
-    platform: str  # key into the theme's icons: "facebook", "bluesky", …
+    platform: str  # a network of the theme's theme.toml: "facebook", "bluesky", …
     url: str
     label: str  # accessible name: "Facebook"
-    icon: Image
+    icon: Image | None = None  # None where the theme shows the network as text only
 
 
 @dataclass(frozen=True)
 class Colours:
-    brand: str = "#1d4f91"
-    text: str = "#1f2933"
-    muted: str = "#52606d"
-    link: str = "#1d4f91"
-    background: str = "#eef1f5"
-    surface: str = "#ffffff"
-    button_text: str = "#ffffff"
-    dark_brand: str = "#8ab4f8"
-    dark_text: str = "#e8eaed"
-    dark_muted: str = "#bdc1c6"
-    dark_link: str = "#8ab4f8"
-    dark_background: str = "#121417"
-    dark_surface: str = "#1f2328"
+    """The colours a theme paints with, as '#rrggbb': its theme.toml's, then digest.toml's [colours]."""
+
+    brand: str
+    text: str
+    muted: str
+    link: str
+    background: str
+    surface: str
+    button_text: str
+    dark_brand: str
+    dark_text: str
+    dark_muted: str
+    dark_link: str
+    dark_background: str
+    dark_surface: str
+
+
+@dataclass(frozen=True)
+class SocialNetwork:
+    """A network a theme can link to, from its theme.toml."""
+
+    label: str  # what a screen reader says for the link: "Facebook"
+    icon: str | None = None  # the icon's path inside the theme ("icons/facebook.png"); None: the theme shows none
+
+
+@dataclass(frozen=True)
+class Theme:
+    """The theme a newsletter is built with: where its files are, and what its theme.toml says."""
+
+    name: str  # as digest.toml names it: "default", "plain", or a folder's path
+    folder: Path  # the theme's own folder
+    dirs: tuple[Path, ...]  # where its files are looked up, first found wins: the newsletter's templates/, `folder`
+    description: str
+    colours: Colours  # the theme's own, before digest.toml's [colours]
+    social: dict[str, SocialNetwork] = field(default_factory=dict, compare=False)
+    # (text colour, background colour, what the theme paints with them): the pairs the contrast check tests
+    contrast: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,7 +147,8 @@ class Newsletter:
     asset_base_url: str | None = None
     logo: Image | None = None
     social: tuple[SocialLink, ...] = ()
-    colours: Colours = field(default_factory=Colours)
+    colours: Colours | None = None  # set by digest.config: the theme's colours, then digest.toml's [colours]
+    theme: Theme | None = None  # set by digest.config
     footer: Text | None = None
     platform: str = "generic"  # the mail platform whose merge tags the email carries (digest.platforms)
     sender: str | None = None  # "Name <address@example.org>", the From of the .eml

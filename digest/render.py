@@ -16,45 +16,51 @@ from digest.exceptions import BuildError, IssueError
 from digest.inline import inline_css
 from digest.model import Issue, Newsletter, Result
 from digest.platforms import FIRST_NAME, PLATFORMS, PlatformTags, platform_tags
-from digest.theme import theme_dirs
+from digest.theme import BUILTIN, HTML_TEMPLATE, TEXT_TEMPLATE, builtin_themes
 
-HTML_TEMPLATE = "email.mjml.j2"
-TEXT_TEMPLATE = "email.txt.j2"
 TEXT_WIDTH = 78
 
 
 def render_email(issue: Issue, newsletter: Newsletter) -> Result:
     """The email of `issue` as MJML, HTML and text, with the merge tags of `newsletter.platform`."""
+    env = environment(newsletter.theme.dirs)
+    context = template_context(issue, newsletter)
+    mjml_source = render_template(env, HTML_TEMPLATE, context)
+    # Ending in a newline, like the text part: a text file, and the same bytes again out of the .eml's MIME part.
+    html = inline_css(*compile_mjml(mjml_source, env)).rstrip("\n") + "\n"
+    text = render_template(env, TEXT_TEMPLATE, context)
+    images = [newsletter.logo] + [s.icon for s in newsletter.social] + [e.logo for e in issue.entries]
+    # Only the images the theme shows are uploaded: the plain theme shows no icons nor entry logos.
+    local = {img.path: img for img in images
+             if img is not None and img.source is not None and (img.url in html or str(escape(img.url)) in html)}
+    return Result(issue, newsletter, mjml_source, html, text, tuple(local.values()))
+
+
+def template_context(issue: Issue, newsletter: Newsletter) -> dict:
+    """Every name a theme's templates see, besides the filters: the Themes page of the docs lists each."""
     tags = platform_tags(newsletter.platform)
-    env = environment(tuple(theme_dirs(newsletter.root)))
     # The tags are our own constants: Markup keeps Jinja from turning their quotes into entities.
     safe_tags = {name: Markup(v) if isinstance(v, str) else v for name, v in asdict(tags).items()}
-    context = {
+    greeting_html, greeting_text = _greeting(issue, tags, newsletter.platform)
+    return {
         "newsletter": newsletter,
         "issue": issue,
         "colours": newsletter.colours,
         "tags": safe_tags,
+        "greeting_html": greeting_html,
+        "greeting_text": greeting_text,
         "archive_page": archive_page(issue, newsletter, tags),
     }
-    context["greeting_html"], context["greeting_text"] = _greeting(issue, tags, newsletter.platform)
-    mjml_source = _render(env, HTML_TEMPLATE, context)
-    # Ending in a newline, like the text part: a text file, and the same bytes again out of the .eml's MIME part.
-    html = inline_css(*compile_mjml(mjml_source, env)).rstrip("\n") + "\n"
-    text = _render(env, TEXT_TEMPLATE, context)
-    images = [newsletter.logo] + [s.icon for s in newsletter.social] + [e.logo for e in issue.entries]
-    local = {img.path: img for img in images if img is not None and img.source is not None}
-    return Result(issue, newsletter, mjml_source, html, text, tuple(local.values()))
-
-
-def render_template(root: Path, name: str, context: dict) -> str:
-    """One of the theme's templates (the newsletter's own templates/ first), in the environment the email uses."""
-    return _render(environment(tuple(theme_dirs(root))), name, context)
 
 
 @functools.lru_cache(maxsize=8)
 def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
+    """Templates are looked up in `dirs` (the newsletter's templates/, then its theme), and the built-in themes
+    by prefix, "default/email.mjml.j2", as Pelican's "!simple/": a newsletter's email.mjml.j2 extends the
+    built-in one by that name, never itself. The prefix comes first so that it always means the built-in theme."""
+    builtin = jinja2.PrefixLoader({name: jinja2.FileSystemLoader(str(folder)) for name, folder in builtin_themes().items()})
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        loader=jinja2.ChoiceLoader([builtin, jinja2.FileSystemLoader([str(d) for d in dirs])]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "mjml.j2", "html", "html.j2"), default=False),
         undefined=jinja2.StrictUndefined,  # a misspelt name in a restyled theme is an error, not a blank
         keep_trailing_newline=True,
@@ -64,8 +70,14 @@ def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
         bytecode_cache=bytecode_cache(),
     )
     env.filters["wrap"] = wrap
-    env.filters["longdate"] = lambda d: f"{d.day} {d:%B %Y}"
+    env.filters["longdate"] = longdate
+    env.digest_folders = (*(d.resolve() for d in dirs), BUILTIN)  # where a template's file can be, for errors
     return env
+
+
+def longdate(date) -> str:
+    """4 June 2024."""
+    return f"{date.day} {date:%B %Y}"
 
 
 def bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -104,15 +116,60 @@ def _greeting(issue: Issue, tags: PlatformTags, platform: str) -> tuple[Markup |
     return Markup(tag).join(escape(part) for part in parts), tag.join(parts)
 
 
-def _render(env: jinja2.Environment, name: str, context: dict) -> str:
+def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
+    """Template `name` filled with `context`; any mistake in a theme is a BuildError naming its file and line."""
     try:
         return env.get_template(name).render(context)
-    except jinja2.TemplateSyntaxError as exc:
+    except jinja2.TemplateSyntaxError as exc:  # unknown filters and tests too: they fail to compile
         raise BuildError(f"template error: {exc.message}", exc.filename or name, exc.lineno) from None
-    except jinja2.TemplateNotFound as exc:
-        raise BuildError(f"the theme has no template {exc.name!r}", dirs_label(env)) from None
-    except jinja2.UndefinedError as exc:
-        raise BuildError(f"template error: {exc.message}", _template_file(env, name)) from None
+    except RecursionError:
+        raise _loop(env, name) from None
+    except Exception as exc:  # an unknown variable, a missing include, 1/0: whatever a template's code does
+        path, line = _template_line(env, exc)
+        if isinstance(exc, jinja2.TemplateNotFound):
+            problem = f"template error: the theme has no template {exc.name!r}"
+        elif isinstance(exc, jinja2.TemplateError):
+            # "'digest.model.Newsletter object' has no attribute 'nope'": the name a template knows it by.
+            problem = "template error: " + re.sub(r"'(?:\w+\.)*(\w+) object'", r"\1", exc.message or "")
+        else:
+            problem = f"template error: {type(exc).__name__}: {exc}"
+        raise BuildError(problem, path or _template_file(env, name), line) from None
+
+
+def _template_line(env: jinja2.Environment, exc: Exception) -> tuple[str | None, int | None]:
+    """The template file and line the error happened on: Jinja writes them into the traceback's frames."""
+    import traceback
+
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if any(Path(frame.filename).resolve().is_relative_to(folder) for folder in env.digest_folders):
+            return frame.filename, frame.lineno
+    return None, None
+
+
+def _loop(env: jinja2.Environment, name: str) -> BuildError:
+    """A template that extends or includes itself, through any chain: one line naming where the chain closes."""
+    from jinja2 import nodes
+
+    def follow(name: str, seen: tuple[str, ...]) -> BuildError | None:
+        try:
+            source, filename, _ = env.loader.get_source(env, name)
+            tree = env.parse(source, name, filename)
+        except jinja2.TemplateError:
+            return None
+        for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+            if not isinstance(node.template, nodes.Const):
+                continue
+            target = node.template.value
+            target_file = _template_file(env, target)
+            if target_file in seen or target_file == filename:
+                how = "extends" if isinstance(node, nodes.Extends) else "includes"
+                hint = f': to build on the built-in theme, extend "default/{target}"' if "/" not in target else ""
+                return BuildError(f"template error: {how} {target!r}, which leads back to itself{hint}", filename, node.lineno)
+            if found := follow(target, (*seen, filename)):
+                return found
+        return None
+
+    return follow(name, ()) or BuildError(f"template error: {name!r} goes round in a loop of templates", _template_file(env, name))
 
 
 _INLINE_STYLE = re.compile(r"<mj-style\s+inline=[\"']inline[\"']\s*>(.*?)</mj-style>", re.DOTALL)
@@ -136,10 +193,6 @@ def _template_file(env: jinja2.Environment, name: str) -> str:
         return filename
     except jinja2.TemplateNotFound:
         return name
-
-
-def dirs_label(env: jinja2.Environment) -> str:
-    return ", ".join(env.loader.searchpath)
 
 
 @functools.lru_cache(maxsize=4096)  # a rebuild wraps the same paragraphs again, but for the one edited

@@ -1,22 +1,52 @@
-"""Starter files for `digest init` and `digest new`, from the theme's templates/new/."""
+"""Starter files for `digest init` and `digest new`, from the theme's new/ folder."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 # What `digest init` and `digest new` fill in when the editor gives nothing: `digest check` looks for them.
 STARTER_NAME = "My Newsletter"
 STARTER_SUBJECT = "Subject of the email"
+STARTERS = ("digest.toml.j2", "issue.yaml.j2")
 
 
-def render_starter(template: str, **context) -> str:
+def starter_dirs(theme_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """Where the starter files are looked up, first found wins: new/ of the newsletter's templates/ and of its
+    theme (`theme_dirs`), then of the default theme, which a theme without new/ starts from."""
+    from digest.theme import DEFAULT_THEME
+
+    return tuple(folder / "new" for folder in (*theme_dirs, DEFAULT_THEME))
+
+
+def render_starter(template: str, theme_dirs: tuple[Path, ...] = (), **context) -> str:
     import json
 
     import jinja2
 
+    from digest.exceptions import BuildError
     from digest.render import bytecode_cache
-    from digest.theme import DEFAULT_THEME
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(DEFAULT_THEME / "new")), keep_trailing_newline=True,
-                             undefined=jinja2.StrictUndefined, autoescape=False, bytecode_cache=bytecode_cache())
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in starter_dirs(theme_dirs)]),
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False,
+                             bytecode_cache=bytecode_cache())
     # A JSON string is a valid double-quoted string in both TOML and YAML, whatever the editor typed.
     env.filters["toml"] = env.filters["yaml"] = lambda value: json.dumps(str(value), ensure_ascii=False)
-    return env.get_template(template).render(context)
+    try:
+        return env.get_template(template).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BuildError(f"template error: {exc.message}", exc.filename, exc.lineno) from None
+    except jinja2.TemplateError as exc:  # an unknown name: a starter sees only name, subject, date and path
+        raise BuildError(f"template error: {exc.message}", _found(theme_dirs, template)) from None
+
+
+def starter_stamp(theme_dirs: tuple[Path, ...]) -> tuple:
+    """Which starter files these folders give, and when each last changed: a key for what is read from them."""
+    stamp = []
+    for name in STARTERS:
+        path = _found(theme_dirs, name)
+        stamp.append((path, path.stat().st_mtime_ns if path else None))
+    return tuple(stamp)
+
+
+def _found(theme_dirs: tuple[Path, ...], name: str) -> Path | None:
+    return next((d / name for d in starter_dirs(theme_dirs) if (d / name).is_file()), None)

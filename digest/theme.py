@@ -1,25 +1,147 @@
-"""Where the theme lives: the newsletter's own `templates/` first, then the default theme shipped with digest."""
+"""Where themes live. A theme is a folder: email.mjml.j2, email.txt.j2, theme.toml, and optionally icons/ and
+new/ (the starter files). digest ships `default` and `plain`; digest.toml's `theme` names one of them or a
+folder's path, and the newsletter's own `templates/` folder, next to digest.toml, overrides any file of it.
+
+What theme.toml says is checked in digest.config with the rest of the settings; this module only finds files.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _HERE = Path(__file__).parent
-# In a wheel the theme is packaged as digest/templates; in a source checkout it is the top-level templates/.
-DEFAULT_THEME = (_HERE / "templates" if (_HERE / "templates").is_dir() else _HERE.parent / "templates").resolve()
+# In a wheel the themes are packaged as digest/templates; in a source checkout they are the top-level templates/.
+BUILTIN = (_HERE / "templates" if (_HERE / "templates").is_dir() else _HERE.parent / "templates").resolve()
+DEFAULT_THEME = BUILTIN / "default"
+OWN = "templates"  # the newsletter's own folder, next to digest.toml
+HTML_TEMPLATE, TEXT_TEMPLATE, THEME_TOML = "email.mjml.j2", "email.txt.j2", "theme.toml"
+REQUIRED = (HTML_TEMPLATE, TEXT_TEMPLATE, THEME_TOML)
 
 
-def theme_dirs(root: Path | None = None) -> list[Path]:
-    dirs = []
-    if root is not None and (root / "templates").is_dir() and (root / "templates").resolve() != DEFAULT_THEME:
-        dirs.append(root / "templates")
-    dirs.append(DEFAULT_THEME)
-    return dirs
+def builtin_themes() -> dict[str, Path]:
+    """The themes shipped with digest, by name."""
+    return {folder.name: folder for folder in sorted(BUILTIN.iterdir()) if (folder / THEME_TOML).is_file()}
 
 
-def icon_path(platform: str, root: Path | None = None) -> Path:
-    for folder in theme_dirs(root):
-        candidate = folder / "icons" / f"{platform}.png"
-        if candidate.is_file():
-            return candidate
-    return DEFAULT_THEME / "icons" / f"{platform}.png"
+def own_folder(root: Path) -> Path | None:
+    """The newsletter's own templates/ folder, if it has one."""
+    folder = root / OWN
+    # The repository's sample newsletter sits next to the built-in themes' folder, which overrides nothing.
+    if not folder.is_dir() or folder.resolve() == BUILTIN:
+        return None
+    return folder
+
+
+def find_theme(value: str, root: Path) -> Path:
+    """The folder of the theme digest.toml names: a built-in theme's name, or a folder's path from `root`.
+
+    Raises ValueError with an editor-facing reason.
+    """
+    builtin = builtin_themes()
+    if value in builtin:
+        return builtin[value]
+    folder = (root / value).resolve()
+    if folder.is_dir():
+        missing = [name for name in REQUIRED if not (folder / name).is_file()]
+        if missing:
+            raise ValueError(f"the theme folder {value!r} has no {' or '.join(missing)}: a theme holds "
+                             f"{', '.join(REQUIRED)} (digest theme copy makes one to start from)")
+        return folder
+    if "/" in value or os.sep in value or value.startswith("."):
+        raise ValueError(f"no theme folder at {value!r} (looked for {folder})")
+    import difflib
+
+    near = difflib.get_close_matches(value, builtin, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    raise ValueError(f"unknown theme {value!r}: {hint}the built-in themes are {', '.join(builtin)}; "
+                     "or give a theme folder's path")
+
+
+def theme_dirs(folder: Path, root: Path) -> tuple[Path, ...]:
+    """Where the files of the theme in `folder` are looked up, first found wins: the newsletter's own
+    templates/ (under `root`), then the theme's folder."""
+    own = own_folder(root)
+    return (folder,) if own is None or own.resolve() == folder.resolve() else (own, folder)
+
+
+def find_file(dirs: tuple[Path, ...], name: str) -> Path | None:
+    for folder in dirs:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def overrides(dirs: tuple[Path, ...]) -> list[str]:
+    """What the newsletter's own templates/ folder holds, which comes before the theme's files: its files, and
+    its folders with how many files each ("icons/ (2 files)")."""
+    if len(dirs) < 2:
+        return []
+    own = dirs[0]
+    shown = []
+    for path in sorted(own.iterdir()):
+        if path.is_file():
+            shown.append(path.name)
+        elif path.is_dir():
+            count = sum(p.is_file() for p in path.rglob("*"))
+            shown.append(f"{path.name}/ ({count} file{'s' if count != 1 else ''})")
+    return shown
+
+
+def named_theme(config_path: Path) -> str:
+    """The theme digest.toml names, read leniently: for what must work while digest.toml has a mistake (the
+    preview, which shows the mistake, and `digest theme copy`, which may make the folder it names)."""
+    import tomllib
+
+    try:
+        value = tomllib.loads(config_path.read_text(encoding="utf-8")).get("theme", "default")
+    except (OSError, ValueError):  # tomllib's error is a ValueError too
+        return "default"
+    return value if isinstance(value, str) else "default"
+
+
+def watched_folders(config_path: Path) -> list[Path]:
+    """Every folder whose files can be part of this newsletter's theme: its templates/, the built-in themes,
+    and the theme folder its digest.toml names."""
+    root = config_path.parent
+    folders = [BUILTIN]
+    if own := own_folder(root):
+        folders.append(own)
+    try:
+        folder = find_theme(named_theme(config_path), root)
+    except ValueError:
+        folder = BUILTIN  # the build says what is wrong with it
+    if not folder.is_relative_to(BUILTIN):
+        folders.append(folder)
+    return list(dict.fromkeys(folder.resolve() for folder in folders))
+
+
+def copy_theme(name: str, destination: Path) -> list[Path]:
+    """Copy the built-in theme `name` into `destination`, to edit; never over a file that is there already.
+
+    Returns the files written. Raises DigestError (nothing is written) when one of them exists.
+    """
+    from digest.exceptions import DigestError
+    from digest.files import create
+
+    builtin = builtin_themes()
+    if name not in builtin:
+        raise DigestError(f"unknown theme {name!r}: the built-in themes are {', '.join(builtin)}", field="NAME")
+    source = builtin[name]
+    files = sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    targets = [destination / p.relative_to(source) for p in files]
+    there = [target for target in targets if target.exists()]
+    if there:
+        more = f" (and {len(there) - 1} more of the theme's files)" if len(there) > 1 else ""
+        raise DigestError(f"already exists{more}: nothing was copied; move them away, or copy to another "
+                          "folder with --to", there[0])
+    written = []
+    try:
+        for file, target in zip(files, targets):
+            create(target, file.read_bytes())
+            written.append(target)
+    except DigestError:
+        for target in written:  # all of the theme or none of it
+            target.unlink(missing_ok=True)
+        raise
+    return targets

@@ -328,7 +328,7 @@ def test_only_what_changed_is_written_again(tmp_path):
 
     # The newsletter's own theme: its templates/web/ overrides digest's, and every issue page is new.
     (root / "templates" / "web").mkdir(parents=True)
-    theme = (REPO / "templates" / "web" / "issue.html.j2").read_text()
+    theme = (REPO / "templates" / "default" / "web" / "issue.html.j2").read_text()
     (root / "templates" / "web" / "issue.html.j2").write_text(theme.replace("All issues", "Every issue"), encoding="utf-8")
     built = build_site(out, config=config)
     assert built.written == 3 and "Every issue</a>" in (out / "2024-06-ldn-trials" / "index.html").read_text()

@@ -68,10 +68,12 @@ def test_found_next_to_or_above_the_issue(newsletter):
         (BASE + 'language = "English"\n', "digest.toml:6: language: 'English' is not a language code"),
         (BASE + "[colours]\nbrand = \"blue\"\n", "digest.toml:7: colours.brand: 'blue' is not a colour"),
         (BASE + "[colours]\nbrnd = \"#fff\"\n", "digest.toml:7: colours.brnd: unknown key: did you mean 'brand'?"),
-        (BASE + '[[social]]\nplatform = "facebok"\nurl = "https://facebook.com/x"\n', "digest.toml:7: social[0].platform: no icon for 'facebok'; did you mean 'facebook'?"),
+        (BASE + '[[social]]\nplatform = "facebok"\nurl = "https://facebook.com/x"\n', "digest.toml:7: social[0].platform: the default theme has no 'facebok'; did you mean 'facebook'?"),
         (BASE + '[[social]]\nplatform = "x"\nurl = "https://x.com/a"\n[[social]]\nplatform = "x"\nurl = "ftp://x"\n',
          "digest.toml:11: social[1].url: the link 'ftp://x' must start with"),
         (BASE + '[[social]]\nplatform = "x"\n', "digest.toml:6: 'social[0].url' is missing"),
+        # A list over several lines: the keys after it keep their lines.
+        (BASE + 'unsubscribe = [\n  "mailto:u@testnews.example",\n]\nlanguage = "English"\n', "digest.toml:9: language: 'English' is not a language code"),
         (BASE + 'logo = "logo.png"\n', "digest.toml:6: logo: must be a table"),
         (BASE + 'logo = { src = "nope.png", alt = "Logo" }\n', "digest.toml:6: logo.src: no image file at 'nope.png'"),
         (BASE + 'footer = "[x](javascript:alert(1))"\n', "digest.toml:6: footer: the link 'javascript:alert(1)' must start with"),

@@ -17,8 +17,7 @@ from digest.config import settings_for
 from digest.inline import inline_css
 from digest.platforms import platform_tags
 from digest.reader import read_issue
-from digest.render import _render, compile_mjml, environment
-from digest.theme import theme_dirs
+from digest.render import compile_mjml, environment, render_template
 
 MERGE_TAGS = ["*|UNSUB|*", "{{ unsubscribe_url }}", "{{ UnsubscribeURL }}", "{$unsubscribe}", "{{{unsubscribe}}}", "[unsubscribe]"]
 
@@ -28,9 +27,9 @@ def compiled():
     """The sample as MRML compiled it, before inlining: (html, css to inline)."""
     newsletter = settings_for(SAMPLE_ISSUE)
     issue = read_issue(SAMPLE_ISSUE, newsletter)
-    env = environment(tuple(theme_dirs(newsletter.root)))
+    env = environment(newsletter.theme.dirs)
     context = dict(newsletter=newsletter, issue=issue, colours=newsletter.colours, tags=platform_tags("generic"), archive_page=None)
-    return compile_mjml(_render(env, "email.mjml.j2", context), env)
+    return compile_mjml(render_template(env, "email.mjml.j2", context), env)
 
 
 def declarations(style: str | None) -> list[str]:
@@ -117,7 +116,7 @@ def test_no_cssutils_noise_on_the_terminal(newsletter):
     # A theme with CSS that cssutils would warn about: the build says nothing but its own line.
     theme = newsletter.root / "templates"
     theme.mkdir()
-    source = (REPO / "templates" / "email.mjml.j2").read_text()
+    source = (REPO / "templates" / "default" / "email.mjml.j2").read_text()
     (theme / "email.mjml.j2").write_text(source.replace("h1 { margin: 0;", "h1 { -mso-bogus: 1px; colr: red; margin: 0;"))
     result = subprocess.run([sys.executable, "-m", "digest", "build", "issues/test-issue.yaml", "--out", "out"],
                             capture_output=True, text=True, cwd=newsletter.root)

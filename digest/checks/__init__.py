@@ -8,7 +8,7 @@ per family; this registry is the order they run and print in. Nothing here touch
 
 from __future__ import annotations
 
-from digest.checks import content, contrast, delivery, links, text
+from digest.checks import content, contrast, delivery, links, text, theme
 from digest.model import Finding, Result
 
 CHECKS = (
@@ -24,6 +24,7 @@ CHECKS = (
     content.check_entries,
     content.check_status,
     contrast.check_contrast,
+    theme.check_blocks,
 )
 
 

@@ -69,7 +69,10 @@ def _config_place(result: Result, field: str, text: str, index: int) -> dict:
 def check_starter_text(result: Result) -> list[Finding]:
     """Sample text of the files `digest init` and `digest new` write, still there: the email would say
     "Write the introduction here" to every reader."""
-    starter = starter_values()
+    from digest.starter import starter_stamp
+
+    dirs = result.newsletter.theme.dirs
+    starter = starter_values(dirs, starter_stamp(dirs))
     findings = []
     for source, texts in ((_issue_place, issue_texts(result)), (_config_place, config_texts(result))):
         for field, text in texts:
@@ -106,31 +109,38 @@ def _plain(text: str) -> str:
     return normalise(text.translate(_QUOTES_AND_MARKS)).lower()
 
 
-@functools.lru_cache(maxsize=1)
-def starter_values() -> tuple[frozenset[str], tuple[str, ...]]:
+@functools.lru_cache(maxsize=8)
+def starter_values(theme_dirs: tuple, stamp: tuple = ()) -> tuple[frozenset[str], tuple[str, ...]]:
     """The starter files' one-line values (found when a field is exactly one of them) and the sentences of
-    their longer texts (found anywhere), as `_plain` text. Read from the files themselves, so the check stays
-    true when they change."""
+    their longer texts (found anywhere), as `_plain` text. Read from the files the newsletter's `digest new`
+    would use (its own templates/new/ first), so the check stays true when they change; `stamp` (which files,
+    and when they changed) keys the cache."""
     import tomllib
 
     import yaml
 
     from digest.starter import STARTER_NAME, STARTER_SUBJECT, render_starter
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    issue = yaml.load(render_starter("issue.yaml.j2", subject=STARTER_SUBJECT, date="2000-01-01", path="x"), Loader=loader)
-    config = tomllib.loads(render_starter("digest.toml.j2", name=STARTER_NAME))
-    values = [issue["subject"], config["name"], config["organisation"], config["address"]]
-    texts = [issue["preheader"], issue["intro"]]
-    for entry in issue["entries"]:
-        values += [entry["institution"], entry["title"]]
-        texts.append(entry["summary"])
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        issue = yaml.load(render_starter("issue.yaml.j2", theme_dirs, subject=STARTER_SUBJECT, date="2000-01-01", path="x"), Loader=loader)
+        config = tomllib.loads(render_starter("digest.toml.j2", theme_dirs, name=STARTER_NAME))
+    except (yaml.YAMLError, tomllib.TOMLDecodeError):
+        return frozenset(), ()  # a starter that `digest new` could not use either: it has no sample text to find
+    issue = issue if isinstance(issue, dict) else {}
+    entries = [e for e in issue.get("entries") or [] if isinstance(e, dict)]
+    values = [issue.get("subject"), config.get("name"), config.get("organisation"), config.get("address")]
+    texts = [issue.get("preheader"), issue.get("intro")]
+    for entry in entries:
+        values += [entry.get("institution"), entry.get("title")]
+        texts.append(entry.get("summary"))
     sentences = set()
-    for text in texts:
+    for text in filter(lambda t: isinstance(t, str), texts):
         for sentence in re.split(r"(?<=[.!?:”])\s+|\n", text):
             sentence = _plain(sentence).strip(" .")
             if len(sentence) >= 12:  # a sentence, not a word an editor could use for their own reasons
                 sentences.add(sentence)
+    values = [v for v in values if isinstance(v, str)]
     return frozenset(_plain(v).strip(" .") for v in values), tuple(sorted(sentences, key=len, reverse=True))
 
 

@@ -6,7 +6,7 @@ import datetime
 import re
 from pathlib import Path
 
-from digest.config import find_config
+from digest.config import find_config, load_config
 from digest.exceptions import DigestError
 from digest.files import create
 from digest.starter import STARTER_SUBJECT, render_starter
@@ -17,10 +17,12 @@ def new(title: str, date_text: str | None, issues_dir: Path | None) -> Path:
         date = datetime.date.fromisoformat(date_text) if date_text else datetime.date.today()
     except ValueError:
         raise DigestError(f"{date_text!r} is not a date: write it as YYYY-MM-DD", field="--date") from None
+    config = find_config(issues_dir or Path.cwd())
     if issues_dir is None:
-        config = find_config(Path.cwd())
         issues_dir = (config.parent if config else Path.cwd()) / "issues"
+    # The newsletter's theme, or its own templates/new/, may give the starter issue.
+    theme_dirs = load_config(config).theme.dirs if config else ()
     slug = re.sub(r"[\W_]+", "-", title.lower()).strip("-")[:60].strip("-") or "issue"
     path = issues_dir / f"{date.isoformat()}-{slug}.yaml"
-    create(path, render_starter("issue.yaml.j2", subject=title or STARTER_SUBJECT, date=date.isoformat(), path=path))
+    create(path, render_starter("issue.yaml.j2", theme_dirs, subject=title or STARTER_SUBJECT, date=date.isoformat(), path=path))
     return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from digest.theme import theme_dirs
+from digest.theme import watched_folders
 
 
 def start_watching(preview, on_change, stop: threading.Event, on_error) -> list[threading.Thread]:
@@ -15,7 +15,7 @@ def start_watching(preview, on_change, stop: threading.Event, on_error) -> list[
     Returns once the watches are in place, so a save made right after is never missed.
     """
     issue, config = preview.issue_path.resolve(), preview.config_path.resolve()
-    themes = [folder.resolve() for folder in theme_dirs(config.parent)]
+    themes = watched_folders(config)
 
     def wanted(change, path: str) -> bool:
         path = Path(path)
@@ -24,7 +24,7 @@ def start_watching(preview, on_change, stop: threading.Event, on_error) -> list[
     # Folders, not files: an editor that saves by writing a new file and renaming it over the old one
     # replaces the file, and a watch on the old file would hear nothing after the first save.
     # The issue's and the newsletter's folders are watched without their subfolders (the newsletter folder
-    # may hold a .venv of thousands); the theme with them (icons/).
+    # may hold a .venv of thousands); the themes with them (icons/, new/).
     flat = {issue.parent, config.parent} | {source.parent for source in preview.image_sources()}
     flat = {folder for folder in flat if not any(folder.is_relative_to(t) for t in themes)}
     groups = [(sorted(flat), False), (themes, True)]

@@ -1,0 +1,429 @@
+"""Themes: the built-in default and plain, a newsletter's own templates/ over them, theme.toml, blocks,
+`digest theme list` and `digest theme copy`, and the template context as docs/themes.md lists it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import jinja2
+import pytest
+from lxml import html as lxml_html
+
+import digest
+from conftest import REPO, SAMPLE_ISSUE
+from digest.exceptions import BuildError, ConfigError
+from digest.model import ERROR, WARNING
+from digest.theme import BUILTIN, DEFAULT_THEME
+from test_cli import run
+
+DOCS = REPO / "docs" / "themes.md"
+# The example of docs/themes.md: the newsletter's own email.mjml.j2, four lines, restyling the footer only.
+FOOTER = """\
+{% extends "default/email.mjml.j2" %}
+{% block footer %}
+<mj-section padding="24px 0" css-class="dm-footer"><mj-column><mj-text align="center" css-class="footer"><p>{{ newsletter.organisation }} · {{ tags.address or newsletter.address }} · <a href="{{ tags.unsubscribe }}">Unsubscribe</a></p></mj-text></mj-column></mj-section>
+{% endblock %}
+"""
+
+
+def own(newsletter, name: str, text: str) -> Path:
+    """A file of the newsletter's own templates/ folder."""
+    path = newsletter.root / "templates" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def set_theme(newsletter, value: str) -> None:
+    text = newsletter.config.read_text(encoding="utf-8")
+    newsletter.config.write_text(re.sub(r'(?m)^theme = .*\n', "", text), encoding="utf-8")
+    setting(newsletter, f'theme = "{value}"')
+
+
+def setting(newsletter, line: str) -> None:
+    """A top-level line of digest.toml, before its tables."""
+    newsletter.config.write_text(line + "\n" + newsletter.config.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def sample_with(tmp_path: Path, theme: str) -> Path:
+    """The sample newsletter (its digest.toml and issues/) with `theme` set: the sample issue's path."""
+    shutil.copytree(REPO / "issues", tmp_path / "issues")
+    config = (REPO / "digest.toml").read_text(encoding="utf-8")
+    (tmp_path / "digest.toml").write_text(f'theme = "{theme}"\n' + config, encoding="utf-8")
+    return tmp_path / "issues" / SAMPLE_ISSUE.name
+
+
+def errors(result) -> list:
+    return [f for f in result.findings if f.severity == ERROR]
+
+
+# --- blocks -----------------------------------------------------------------------------------------------
+
+
+def test_a_four_line_template_restyles_only_the_footer(newsletter):
+    before = digest.build(newsletter.issue)
+    assert DOCS.read_text(encoding="utf-8").count(FOOTER.splitlines()[0]) >= 1
+    own(newsletter, "email.mjml.j2", FOOTER)
+    after = digest.build(newsletter.issue)
+    assert [f.id for f in after.findings] == [f.id for f in before.findings] == ["unsubscribe-placeholder"]
+    assert "Test Org · 1 Test Street, Testville · Unsubscribe" in after.page.visible
+    assert "https://www.testnews.example/" not in [link.href for link in after.page.links]  # the theme's footer had it
+    # Everything up to the footer is the default theme's, to the byte; the text part is untouched.
+    start = before.mjml.rindex("\n", 0, before.mjml.index('<mj-section padding="8px 0 32px"')) + 1
+    assert after.mjml[:start] == before.mjml[:start]
+    assert after.mjml[start:].startswith('<mj-section padding="24px 0" css-class="dm-footer">')
+    assert after.text == before.text
+    built = run("build", str(newsletter.issue), "--out", str(newsletter.root / "out"))
+    assert built.exit_code == 0, built.output
+    assert 'align="center"' in (newsletter.root / "out" / "test-issue" / "email.mjml").read_text()
+
+
+def test_a_block_can_add_to_the_theme_s_with_super(newsletter):
+    own(newsletter, "email.mjml.j2", '{% extends "default/email.mjml.j2" %}\n'
+        "{% block head_style %}{{ super() }} h2 { letter-spacing: 0.01em; }{% endblock %}\n")
+    html = digest.build(newsletter.issue).html
+    assert re.search(r"<h2 style=\"[^\"]*letter-spacing:0.01em", html)
+    assert "<h1 style=\"margin:0; font-size:26px" in html  # the theme's own rules are still there
+
+
+def test_a_replaced_entry_block_sees_the_entry_and_the_loop(newsletter):
+    own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n'
+        "{% block entry %}\n#{{ loop.index }} {{ entry.title | upper }}: {{ entry.link }}\n{% endblock %}\n")
+    text = digest.build(newsletter.issue).text
+    assert "#1 A TRIAL OF SOMETHING: https://clinicaltrials.gov/study/NCT00000001\n" in text
+    assert "====" not in text and "Unsubscribe: {{ unsubscribe_url }}" in text
+
+
+def test_an_override_that_extends_itself_is_one_line_naming_it(newsletter, tmp_path):
+    path = own(newsletter, "email.mjml.j2", '{% extends "email.mjml.j2" %}\n')
+    with pytest.raises(BuildError) as caught:
+        digest.build(newsletter.issue)
+    assert (Path(caught.value.path), caught.value.line) == (path, 1)
+    assert caught.value.problem == ("template error: extends 'email.mjml.j2', which leads back to itself: to build "
+                                    'on the built-in theme, extend "default/email.mjml.j2"')
+    process = subprocess.run([sys.executable, "-m", "digest", "build", "issues/test-issue.yaml"], capture_output=True,
+                             text=True, cwd=newsletter.root)
+    assert process.returncode == 1
+    assert process.stderr == "templates/email.mjml.j2:1: " + caught.value.problem + "\n"
+    assert not (newsletter.root / "build").exists()
+
+
+def test_a_loop_through_includes_names_where_it_closes(newsletter):
+    own(newsletter, "email.txt.j2", "Hello\n{% include 'part.j2' %}\n")
+    part = own(newsletter, "part.j2", "\n\n{% include 'email.txt.j2' %}\n")
+    with pytest.raises(BuildError) as caught:
+        digest.build(newsletter.issue)
+    assert (Path(caught.value.path), caught.value.line) == (part, 3)
+    assert caught.value.problem.startswith("template error: includes 'email.txt.j2', which leads back to itself")
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("{% if %}", "template error: Expected an expression, got 'end of statement block'"),
+    ("{{ newsletter.nope }}", "template error: Newsletter has no attribute 'nope'"),
+    ("{{ nothing_of_the_kind }}", "template error: 'nothing_of_the_kind' is undefined"),
+    ("{{ issue.subject | nofilter }}", "template error: No filter named 'nofilter'."),
+    ("{% include 'nothere.j2' %}", "template error: the theme has no template 'nothere.j2'"),
+    ("{{ 1 / 0 }}", "template error: ZeroDivisionError: division by zero"),
+])
+def test_a_template_error_is_one_line_with_the_file_and_line(newsletter, line, problem):
+    path = own(newsletter, "email.mjml.j2", '{% extends "default/email.mjml.j2" %}\n{% block footer %}\n'
+               f"<mj-section><mj-column><mj-text>{line}</mj-text></mj-column></mj-section>\n{{% endblock %}}\n")
+    with pytest.raises(BuildError) as caught:
+        digest.build(newsletter.issue)
+    assert (Path(caught.value.path), caught.value.line, caught.value.problem) == (path, 3, problem)
+
+
+def test_a_block_the_parent_has_not_is_a_warning_on_its_line(newsletter):
+    path = own(newsletter, "email.mjml.j2", '{% extends "default/email.mjml.j2" %}\n{% block intro %}{{ super() }}'
+               "{% block my_part %}{% endblock %}{% endblock %}\n\n{% block fotter %}x{% endblock %}\n")
+    result = digest.build(newsletter.issue)
+    (block,) = [f for f in result.findings if f.id == "theme-block"]  # my_part, inside a known block, is fine
+    assert (block.severity, Path(block.path), block.line) == (WARNING, path, 4)
+    assert block.message == "'default/email.mjml.j2' has no block 'fotter', so this one is never shown; did you mean 'footer'?"
+    built = run("build", str(newsletter.issue), "--out", str(newsletter.root / "out"))
+    assert built.exit_code == 0  # a warning: the email is written
+    assert "templates/email.mjml.j2:4: warning: 'default/email.mjml.j2' has no block 'fotter'" in built.output
+
+
+def test_the_sample_s_themes_have_no_unknown_blocks(sample_email):
+    assert not [f for f in sample_email.findings if f.id == "theme-block"]
+
+
+# --- the plain theme --------------------------------------------------------------------------------------
+
+
+def test_plain_builds_the_sample_clean_and_light(tmp_path, sample_email):
+    result = digest.build(sample_with(tmp_path, "plain"))
+    assert result.findings == []
+    assert len(result.html.encode("utf-8")) <= 24 * 1024
+    tree = lxml_html.fromstring(result.html)
+    assert list(tree.iter("img")) == [] and result.images == ()  # no icons, no entry logos: nothing to upload
+    assert [h.text_content() for h in tree.iter("h2")] == [h.text_content() for h in lxml_html.fromstring(sample_email.html).iter("h2")]
+    assert [a.text_content() for a in tree.iter("a")][:4] == ["Facebook", "X", "Instagram", "YouTube"]
+    assert "@media (prefers-color-scheme: dark)" in result.html and 'name="color-scheme" content="light dark"' in result.html
+    assert result.text == sample_email.text  # its text part is the default theme's
+    folder = digest.write(result, tmp_path / "out")
+    assert sorted(p.name for p in folder.iterdir()) == ["email.html", "email.mjml", "email.txt"]
+
+
+def test_plain_shows_the_logo_and_no_other_image(newsletter):
+    set_theme(newsletter, "plain")
+    setting(newsletter, 'logo = { src = "issues/images/logo.png", alt = "Test News" }')
+    newsletter.config.write_text(newsletter.config.read_text() + '\n[colours]\nbrand = "#123456"\n')
+    result = digest.build(newsletter.issue)
+    assert [(img.get("alt"), img.get("width")) for img in lxml_html.fromstring(result.html).iter("img")] == [("Test News", "160")]
+    assert [image.path for image in result.images] == ["issues/images/logo.png"]
+    assert "color:#123456" in result.html.replace(" ", "")
+
+
+def thirty_entries(issue: Path) -> Path:
+    text = issue.read_text(encoding="utf-8")
+    head, entries = text.split("entries:\n")
+    entries, outro = entries.split("\noutro:", 1) if "\noutro:" in entries else (entries, None)
+    copies = "".join(entries.replace("NCT0", f"NCT{i}").replace("Naltrexone for", f"Naltrexone (study {i}) for") for i in range(10))
+    big = issue.with_name("thirty.yaml")
+    big.write_text(head + "entries:\n" + copies + (f"\noutro:{outro}" if outro is not None else ""), encoding="utf-8")
+    return big
+
+
+def test_plain_stays_well_under_gmail_s_clip_with_30_entries(tmp_path):
+    result = digest.build(thirty_entries(sample_with(tmp_path, "plain")))
+    assert len(result.issue.entries) == 30
+    assert len(result.html.encode("utf-8")) < 64 * 1024  # 102 KB clips; the sample's long entries make ~60 KB
+    assert not [f for f in result.findings if f.id.startswith("size-")]
+
+
+# --- theme.toml, social networks, colours -----------------------------------------------------------------
+
+
+def test_pixelfed_is_an_icon_and_two_lines_of_theme_toml(newsletter):
+    newsletter.config.write_text(newsletter.config.read_text() + '\n[[social]]\nplatform = "pixelfed"\nurl = "https://pixelfed.social/testnews"\n')
+    with pytest.raises(ConfigError, match="social\\[1\\].platform: the default theme has no 'pixelfed'"):
+        digest.build(newsletter.issue)
+    (newsletter.root / "templates" / "icons").mkdir(parents=True)
+    shutil.copyfile(DEFAULT_THEME / "icons" / "mastodon.png", newsletter.root / "templates" / "icons" / "pixelfed.png")
+    own(newsletter, "theme.toml", '[social]\npixelfed = { label = "Pixelfed", icon = "icons/pixelfed.png" }\n')
+    result = digest.build(newsletter.issue)
+    assert not errors(result)
+    icons = [(img.get("alt"), img.get("src")) for img in lxml_html.fromstring(result.html).iter("img") if "icons/" in img.get("src")]
+    assert icons == [("Facebook", "https://cdn.testnews.example/news/icons/facebook.png"),
+                     ("Pixelfed", "https://cdn.testnews.example/news/icons/pixelfed.png")]
+    assert "- Pixelfed: https://pixelfed.social/testnews" in result.text
+    folder = digest.write(result, newsletter.root / "out")
+    assert (folder / "icons" / "pixelfed.png").read_bytes() == (DEFAULT_THEME / "icons" / "mastodon.png").read_bytes()
+
+
+def test_a_network_without_an_icon_is_a_link_of_words(newsletter):
+    own(newsletter, "theme.toml", '[social]\npixelfed = { label = "Pixelfed" }\n')
+    newsletter.config.write_text(newsletter.config.read_text() + '\n[[social]]\nplatform = "pixelfed"\nurl = "https://pixelfed.social/testnews"\n')
+    result = digest.build(newsletter.issue)
+    assert not errors(result)
+    assert ("Pixelfed", "https://pixelfed.social/testnews") in [(link.text, link.href) for link in result.page.links]
+    assert [image.path for image in result.images if image.path.startswith("icons/")] == ["icons/facebook.png"]
+
+
+def test_colours_are_the_theme_s_then_templates_theme_toml_s_then_digest_toml_s(newsletter):
+    set_theme(newsletter, "plain")
+    assert digest.build(newsletter.issue).newsletter.colours.text == "#1b1f24"  # plain's theme.toml
+    own(newsletter, "theme.toml", '[colours]\ntext = "#101010"\nmuted = "#333333"\n')
+    colours = digest.build(newsletter.issue).newsletter.colours
+    assert (colours.text, colours.muted) == ("#101010", "#333333")
+    newsletter.config.write_text(newsletter.config.read_text() + '\n[colours]\ntext = "#000000"\n')
+    result = digest.build(newsletter.issue)
+    assert (result.newsletter.colours.text, result.newsletter.colours.muted) == ("#000000", "#333333")
+    assert result.newsletter.theme.colours.text == "#101010"
+
+
+def test_the_contrast_check_tests_the_pairs_the_theme_declares(newsletter):
+    set_theme(newsletter, "plain")
+    newsletter.config.write_text(newsletter.config.read_text() + '\n[colours]\nmuted = "#aaaaaa"\nbackground = "#777777"\n')
+    found = [f.message for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
+    # plain paints muted text on surface only: the default theme's footer pair (on background) is not plain's.
+    assert len(found) == 1 and found[0].startswith("muted #aaaaaa on surface #ffffff (dates, trial details and the footer)")
+    own(newsletter, "theme.toml", 'contrast = [["text", "background", "the banner"]]\n')
+    found = [f.message for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
+    assert len(found) == 2 and "text #1b1f24 on background #777777 (the banner)" in found[1]
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda t: 'colour = "x"\n' + t, "mine/theme.toml:1: colour: unknown key: did you mean 'colours'?"),
+    (lambda t: t + 'rss2 = "x"\n', "mine/theme.toml:54: social.rss2: must be a table"),
+    (lambda t: t.replace('x = { label = "X", icon', 'x = { lable = "X", icon'), "mine/theme.toml:43: social.x.lable: unknown key: did you mean 'label'?"),
+    (lambda t: t.replace("icons/x.png", "icons/nothere.png"), "mine/theme.toml:43: social.x.icon: no icon file 'icons/nothere.png' in mine"),
+    (lambda t: t.replace("icons/x.png", "../x.png"), "mine/theme.toml:43: social.x.icon: '../x.png' must be a path inside the theme folder"),
+    (lambda t: t.replace('dark_link = "#8ab4f8"\n', ""), "mine/theme.toml:24: colours: a theme gives every colour; missing: dark_link"),
+    (lambda t: t.replace('brand = "#1d4f91"', 'brand = "blue"'), "mine/theme.toml:25: colours.brand: 'blue' is not a colour"),
+    (lambda t: t.replace('["text", "surface", "body text"]', '["txt", "surface", "body text"]'), "mine/theme.toml:9: contrast[0]: 'txt' is not a colour's name; did you mean 'text'?"),
+    (lambda t: t.replace('["text", "surface", "body text"]', '["text", "surface"]'), "mine/theme.toml:9: contrast[0]: must be a list of"),
+    (lambda t: t.replace("description =", "# description ="), "mine/theme.toml: 'description' is missing"),
+])
+def test_a_bad_theme_toml_is_one_line_with_its_line(newsletter, monkeypatch, change, expected):
+    monkeypatch.chdir(newsletter.root)
+    shutil.copytree(DEFAULT_THEME, newsletter.root / "mine")
+    toml = newsletter.root / "mine" / "theme.toml"
+    toml.write_text(change(toml.read_text(encoding="utf-8")), encoding="utf-8")
+    set_theme(newsletter, "mine")
+    with pytest.raises(ConfigError) as caught:
+        digest.build(newsletter.issue)
+    assert str(caught.value).startswith(expected)
+
+
+def test_the_newsletter_s_theme_toml_is_checked_too(newsletter, monkeypatch):
+    monkeypatch.chdir(newsletter.root)
+    own(newsletter, "theme.toml", '[social]\npixelfed = { label = "Pixelfed", icon = "icons/pixelfed.png" }\n')
+    with pytest.raises(ConfigError, match=r"^templates/theme.toml:2: social.pixelfed.icon: no icon file 'icons/pixelfed.png' in templates or "):
+        digest.build(newsletter.issue)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("plian", "digest.toml:1: theme: unknown theme 'plian': did you mean 'plain'? the built-in themes are default, plain; "
+              "or give a theme folder's path"),
+    ("themes/none", "digest.toml:1: theme: no theme folder at 'themes/none'"),
+    ("half", "digest.toml:1: theme: the theme folder 'half' has no email.txt.j2 or theme.toml: a theme holds "
+             "email.mjml.j2, email.txt.j2, theme.toml"),
+])
+def test_a_bad_theme_setting_is_one_line_and_nothing_is_written(newsletter, value, expected):
+    (newsletter.root / "half").mkdir()
+    (newsletter.root / "half" / "email.mjml.j2").write_text("<mjml></mjml>\n")
+    set_theme(newsletter, value)
+    result = run("build", "issues/test-issue.yaml", cwd=newsletter.root)
+    assert (result.exit_code, result.output.splitlines()) == (1, [result.output.splitlines()[0]])
+    assert result.output.startswith(expected)
+    assert not (newsletter.root / "build").exists()
+
+
+def test_a_theme_folder_of_the_newsletter_s_own(newsletter):
+    shutil.copytree(BUILTIN / "plain", newsletter.root / "themes" / "mine")
+    set_theme(newsletter, "themes/mine")
+    mine = digest.build(newsletter.issue)
+    set_theme(newsletter, "plain")
+    assert mine.html == digest.build(newsletter.issue).html
+    assert mine.newsletter.theme.folder == (newsletter.root / "themes" / "mine").resolve()
+
+
+# --- starter files ----------------------------------------------------------------------------------------
+
+
+def test_the_starter_issue_is_the_newsletter_s_own_and_its_text_is_caught(newsletter):
+    starter = (DEFAULT_THEME / "new" / "issue.yaml.j2").read_text(encoding="utf-8")
+    own(newsletter, "new/issue.yaml.j2", starter.replace("Write the introduction here.", "Say hello to the members of the club here."))
+    made = run("new", "A subject line that is long enough", "--date", "2024-07-01", cwd=newsletter.root)
+    assert made.exit_code == 0, made.output
+    issue = newsletter.root / "issues" / "2024-07-01-a-subject-line-that-is-long-enough.yaml"
+    assert "Say hello to the members of the club here." in issue.read_text()
+    found = [f for f in digest.build(issue).findings if f.id == "starter-text" and f.field == "intro"]
+    assert found and "'say hello to the members of the club here'" in found[0].message.lower()
+
+
+# --- digest theme list / copy -----------------------------------------------------------------------------
+
+
+def test_theme_copy_into_templates_changes_nothing_until_edited(newsletter):
+    before = digest.build(newsletter.issue).html
+    copied = run("theme", "copy", cwd=newsletter.root)
+    assert copied.exit_code == 0, copied.output
+    own_files = sorted(p.relative_to(newsletter.root / "templates").as_posix() for p in (newsletter.root / "templates").rglob("*") if p.is_file())
+    assert own_files == sorted(p.relative_to(DEFAULT_THEME).as_posix() for p in DEFAULT_THEME.rglob("*") if p.is_file())
+    assert digest.build(newsletter.issue).html == before
+    # Never over a file that is there: nothing is copied, and the file in the way is named.
+    (newsletter.root / "templates" / "email.txt.j2").write_text("mine\n")
+    for path in (newsletter.root / "templates").rglob("*"):
+        if path.is_file() and path.name != "email.mjml.j2":
+            path.unlink()
+    again = run("theme", "copy", cwd=newsletter.root)
+    assert again.exit_code == 1
+    assert again.output == ("templates/email.mjml.j2: already exists: nothing was copied; move them away, or copy to "
+                            "another folder with --to\n")
+    assert sorted(p.name for p in (newsletter.root / "templates").rglob("*") if p.is_file()) == ["email.mjml.j2"]
+
+
+def test_theme_copy_to_a_folder_of_its_own_then_list(newsletter):
+    copied = run("theme", "copy", "plain", "--to", "themes/large", cwd=newsletter.root)
+    assert copied.exit_code == 0, copied.output
+    assert 'Next: set theme = "themes/large" in digest.toml' in copied.output
+    set_theme(newsletter, "themes/large")
+    own(newsletter, "email.txt.j2", '{% extends "plain/email.txt.j2" %}\n')
+    assert not errors(digest.build(newsletter.issue))
+    listed = run("theme", "list", cwd=newsletter.root)
+    assert listed.exit_code == 0, listed.output
+    assert "  default   Each entry on its own card" in listed.output and "  plain     One column of large text" in listed.output
+    assert 'This newsletter: theme = "themes/large" (digest.toml:1), a theme folder, at themes/large' in listed.output
+    assert "Its own templates/ folder comes first, over the theme's files: email.txt.j2" in listed.output
+    unknown = run("theme", "copy", "nope", cwd=newsletter.root)
+    assert (unknown.exit_code, unknown.output) == (1, "NAME: unknown theme 'nope': the built-in themes are default, plain\n")
+
+
+# --- the docs ---------------------------------------------------------------------------------------------
+
+# The name each type of the context goes by in docs/themes.md.
+DOC_NAMES = {"Newsletter": "newsletter", "Issue": "issue", "Entry": "entry", "SocialLink": "link", "Image": "image",
+             "Text": "text", "Colours": "colours", "Theme": "theme", "SocialNetwork": "network", "SourceMap": "sourcemap"}
+
+
+def documented() -> set[str]:
+    return set(re.findall(r"`([a-z_]+(?:\.[a-z_]+)*)", DOCS.read_text(encoding="utf-8")))
+
+
+def dataclasses_in(hint) -> list[type]:
+    if dataclasses.is_dataclass(hint):
+        return [hint]
+    return [found for arg in typing.get_args(hint) for found in dataclasses_in(arg)]
+
+
+def test_the_docs_list_every_name_a_template_sees(sample_email):
+    from digest.platforms import PlatformTags
+    from digest.render import environment, template_context
+
+    context = template_context(sample_email.issue, sample_email.newsletter)
+    names = set(context)
+    names |= {f"tags.{field.name}" for field in dataclasses.fields(PlatformTags)}
+    env = environment(sample_email.newsletter.theme.dirs)
+    names |= set(env.filters) - set(jinja2.defaults.DEFAULT_FILTERS)
+    names |= set(env.globals) - set(jinja2.defaults.DEFAULT_NAMESPACE)
+    # Every field of every object reachable from the context, by the name its type goes by in the docs.
+    todo = [type(value) for value in context.values() if dataclasses.is_dataclass(value)]
+    seen = set()
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        assert cls.__name__ in DOC_NAMES, f"docs/themes.md has no section for {cls.__name__}"
+        for name, hint in typing.get_type_hints(cls).items():
+            names.add(f"{DOC_NAMES[cls.__name__]}.{name}")
+            todo += dataclasses_in(hint)
+    missing = sorted(names - documented())
+    assert missing == [], f"docs/themes.md does not list: {', '.join(missing)}"
+
+
+def test_the_docs_list_every_block_of_the_built_in_themes():
+    from digest.render import environment
+
+    env = environment((DEFAULT_THEME,))
+    table = DOCS.read_text(encoding="utf-8").split("The blocks, in the order")[1].split("## Adding")[0]
+    for template in ("default/email.mjml.j2", "default/email.txt.j2", "plain/email.mjml.j2"):
+        blocks = set(env.get_template(template).blocks)
+        assert blocks and blocks <= set(re.findall(r"`(\w+)`", table)), template
+    assert '{% extends "default/email.txt.j2" %}' in (BUILTIN / "plain" / "email.txt.j2").read_text()
+    assert {"head_style", "header", "social", "intro", "entry", "outro", "footer"} <= set(env.get_template("default/email.mjml.j2").blocks)
+
+
+# --- the preview ------------------------------------------------------------------------------------------
+
+
+def test_the_preview_rebuilds_when_a_file_of_the_theme_folder_is_saved(newsletter):
+    from digest.commands.preview import running
+    from test_preview_server import get, wait_for
+
+    shutil.copytree(BUILTIN / "plain", newsletter.root / "themes" / "mine")
+    set_theme(newsletter, "themes/mine")
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        (newsletter.root / "themes" / "mine" / "email.txt.j2").write_text("Theme folder: {{ issue.subject }}\n")
+        text = wait_for(lambda: (body := get(server, "/email.txt")[2]).startswith(b"Theme folder") and body)
+        assert text == b"Theme folder: A subject line that is long enough\n"
