@@ -58,6 +58,8 @@ def load_config(path: Path) -> Newsletter:
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         line = int(match.group(1)) if match else None
         raise ConfigError(f"is not valid TOML: {message.split(' (at')[0]}", path, line) from None
+    except RecursionError:  # tomllib recurses once for each [ or { inside another
+        raise ConfigError("is not valid TOML: lists or tables nested too deep", path) from None
     return _ConfigReader(path, text).newsletter(data)
 
 

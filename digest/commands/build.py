@@ -14,7 +14,8 @@ from digest.platforms import platform_tags
 
 def newsletter_for(issue_path: Path, config_path: Path | None) -> Newsletter:
     if not issue_path.is_file():
-        raise IssueError("no such issue file" if not issue_path.exists() else "is a folder, not an issue file", issue_path)
+        kind = "is a folder, not an issue file" if issue_path.is_dir() else "is not a regular file (a pipe or a device?)"
+        raise IssueError("no such issue file" if not issue_path.exists() else kind, issue_path)
     if config_path is None:
         config_path = find_config(issue_path.parent)
         if config_path is None:
