@@ -268,8 +268,17 @@ def check_size(*, email, **_) -> list[Finding]:
     return []
 
 
-def check_images(*, page: Page, where: Locator, **_) -> list[Finding]:
+def check_images(*, email, page: Page, where: Locator, **_) -> list[Finding]:
+    from digest.assets import LARGE_IMAGE_BYTES
+    from digest.files import size_text
+
     findings = []
+    for image in email.images:  # files to upload (1 MB at most: the reader refuses bigger ones)
+        size = image.source.stat().st_size if image.source.exists() else 0
+        if size > LARGE_IMAGE_BYTES:
+            file, line, field = where.url(image.url, "image")
+            findings.append(Finding("image-heavy", WARNING, f"the image {image.path} is {size_text(size)}: slow to "
+                                    f"load on a phone; export it under {size_text(LARGE_IMAGE_BYTES)}", file, line, field))
     for img in page.images:
         src = img.attrs.get("src", "")
         file, line, field = where.url(src, "image")
