@@ -25,6 +25,10 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 PORTS_TO_TRY = 20  # 8000, then 8001 … while they are taken
 KEEPALIVE_SECONDS = 15
+# Each connection holds a thread (an event stream for as long as its tab is open). Past MAX_CONNECTIONS,
+# a few more are answered 503 by threads of their own; past those, the connection is closed unanswered.
+MAX_CONNECTIONS = 64
+MAX_REFUSALS = 16
 PAGE_DIR = Path(__file__).parent / "page"
 PAGE_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -50,7 +54,34 @@ class PreviewServer(ThreadingHTTPServer):
 
     def __init__(self, preview, port: int):
         self.preview = preview
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.refusals = threading.BoundedSemaphore(MAX_REFUSALS)
+        self.refused: set = set()  # connections that get a 503 whatever they ask
         super().__init__((HOST, port), Handler)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            if not self.refusals.acquire(blocking=False):
+                return self.shutdown_request(request)
+            self.refused.add(request)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release(request)
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(request)
+
+    def _release(self, request) -> None:
+        if request in self.refused:
+            self.refused.discard(request)
+            self.refusals.release()
+        else:
+            self.slots.release()
 
     @property
     def url(self) -> str:
@@ -106,6 +137,9 @@ class Handler(BaseHTTPRequestHandler):
         pass  # the terminal is for build results, not for every request
 
     def answer(self, head: bool) -> None:
+        if self.request in self.server.refused:
+            self.close_connection = True
+            return self.send(503, b"Too many connections: close some preview tabs, then reload this one.", head=head)
         # A page on another site that points its own name at 127.0.0.1 (DNS rebinding) sends its name here.
         port = self.server.server_port
         if self.headers.get("Host", f"{HOST}:{port}") not in (f"{HOST}:{port}", f"localhost:{port}"):
