@@ -25,6 +25,9 @@ class Registry:
         self.queued: dict[str, list[tuple[int, bytes, dict]]] = {}
         self.requests: list[tuple[str, dict, float]] = []  # (path, query, monotonic time)
         self.delay = delay
+        self.hold = threading.Event()  # cleared: every answer waits until it is set again
+        self.hold.set()
+        self.answered = threading.Event()  # set once an answer has been sent whole
         self.in_flight = self.most_in_flight = 0
         self._lock = threading.Lock()
         registry = self
@@ -76,6 +79,7 @@ class Registry:
         try:
             if self.delay:
                 time.sleep(self.delay)
+            self.hold.wait(30)
             status, body, headers = answer or self._default(parts.path)
             handler.send_response(status)
             for name, value in headers.items():
@@ -83,6 +87,8 @@ class Registry:
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             handler.wfile.write(body)
+            handler.wfile.flush()
+            self.answered.set()
         finally:
             with self._lock:
                 self.in_flight -= 1
