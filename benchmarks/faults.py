@@ -18,7 +18,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests")]
 
-from ctgov_server import FIXTURES, Registry  # noqa: E402
+from ctgov_server import FIXTURES, RawServer, Registry  # noqa: E402
 
 SAMPLE = REPO / "issues" / "2024-06-ldn-trials.yaml"
 MEMORY_LIMIT = 4 * 1024**3
@@ -69,46 +68,6 @@ def run(args: list, cwd: Path, env: dict, limit: float) -> Run:
         out.seek(0), err.seek(0)
         return Run(seconds, usage.ru_maxrss / 1024, None if killed else process.returncode,
                    err.read().decode("utf-8", "replace"), out.read().decode("utf-8", "replace"))
-
-
-class RawServer:
-    """127.0.0.1: reads a request, then sends the chunks of `answer()` `gap` seconds apart."""
-
-    def __init__(self, answer, gap: float):
-        self.answer, self.gap = answer, gap
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.closed = False
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
-
-    def _one(self, conn):
-        with conn:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                if not (data := conn.recv(65536)):
-                    return
-                request += data
-            try:
-                for chunk in self.answer():
-                    if self.closed:
-                        return
-                    conn.sendall(chunk)
-                    if self.gap:
-                        time.sleep(self.gap)
-            except OSError:
-                pass
-
-    def close(self):
-        self.closed = True
-        self.listener.close()
 
 
 def trickle():
@@ -425,7 +384,8 @@ def main() -> None:
                 save_races(args.races, work, api, env, args.limit)
                 kills(args.kills, work, env, args.limit)
     finally:
-        trickling.close(), flooding.close(), endless.close()
+        for server in (trickling, flooding, endless):
+            server.__exit__()
         shutil.rmtree(work, ignore_errors=True)
 
 

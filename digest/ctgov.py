@@ -146,10 +146,12 @@ class Client:
     `usable(study, nct_id)` raises TrialError for a record that is no use (one that cannot make an entry):
     such a record is not cached. `notify(line)` hears of long waits."""
 
-    def __init__(self, base: str, cache: Path | None, *, refresh: bool = False, timeout: float = TIMEOUT,
-                 deadline: float = DEADLINE, usable: Callable[[dict, str], object] | None = None,
+    def __init__(self, base: str, cache: Path | None, *, refresh: bool = False, timeout: float | None = None,
+                 deadline: float | None = None, usable: Callable[[dict, str], object] | None = None,
                  notify: Callable[[str], None] | None = None):
-        self.base, self.cache, self.refresh, self.timeout, self.deadline = base, cache, refresh, timeout, deadline
+        self.base, self.cache, self.refresh = base, cache, refresh
+        self.timeout = TIMEOUT if timeout is None else timeout
+        self.deadline = DEADLINE if deadline is None else deadline
         self.usable, self.notify = usable, notify
         self._http = None
         self._lock = threading.Lock()
@@ -188,7 +190,7 @@ class Client:
             if attempt == RETRIES or wait > MAX_WAIT:
                 raise TrialError(f"{busy}; try again {_later(wait) if wait > MAX_WAIT else 'in a few minutes'}")
             if wait > SAY_WAIT and self.notify:
-                self.notify(f"{busy}: trying again in {math.ceil(wait)} seconds, as it asks")
+                self.notify(f"{busy}: waiting {_seconds(wait)} before trying again, as it asks")
             time.sleep(wait)
         raise AssertionError("unreachable")
 
@@ -215,7 +217,7 @@ class Client:
         except httpx.TimeoutException:
             late = time.monotonic() - started >= self.deadline
             seconds = self.deadline if late else self.timeout
-            raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer within {seconds:g} seconds; try again later") from None
+            raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer within {_seconds(seconds)}; try again later") from None
         except httpx.TransportError as exc:
             raise TrialError(f"cannot reach ClinicalTrials.gov ({self.base}): {_reason(exc)}; check the internet connection") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a broken answer or Location
@@ -236,7 +238,8 @@ class Client:
                 study = None  # not cached yet, or a damaged copy: fetch it
             if study is not None:
                 try:
-                    self.usable and self.usable(study, nct_id)
+                    if self.usable:
+                        self.usable(study, nct_id)
                 except TrialError as exc:
                     saved = datetime.date.fromtimestamp(cached.stat().st_mtime)
                     raise TrialError(f"{exc.problem} (this is the copy saved on {saved}: --refresh fetches it again)") from None
@@ -309,6 +312,10 @@ class _Answer:
             if lines and lines[0].strip():
                 return lines[0].strip()[:200]
         return self.reason or "no reason given"
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.3g} second{'' if seconds == 1 else 's'}"
 
 
 def _later(seconds: float) -> str:

@@ -35,7 +35,7 @@ def read_bytes(path: Path, error: type[DigestError] = DigestError, missing: str 
         if stat.S_ISDIR(info.st_mode):
             raise error("is a folder, not a file", path)
         if not stat.S_ISREG(info.st_mode):
-            raise error("is not a regular file (a pipe or a device?): give the path of a file", path)
+            raise error("is not a regular file (a pipe or a device?)", path)
         if info.st_size > limit:
             raise error(f"is {size_text(info.st_size)}: digest reads files of at most {size_text(limit)}", path)
         data = read_up_to(fd, limit + 1)  # it may have grown since fstat

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from ctgov_server import FIXTURES, Registry, fixture
+from ctgov_server import FIXTURES, RawServer, Registry, fixture
 
 SECONDS = 10  # far beyond what any case takes: past it, the case hung
 
@@ -323,53 +323,6 @@ def test_a_study_nested_deep_is_one_line_from_the_server_and_from_the_cache(tmp_
 
 # --- HTTP: answers that trickle, flood, redirect away or ask to wait ------------------------------------------
 
-class Trickle:
-    """A server on 127.0.0.1 that reads a request, then sends `chunks` one after the other, `gap` seconds apart."""
-
-    def __init__(self, chunks, gap: float):
-        import socket
-        import threading
-
-        self.chunks, self.gap = chunks, gap
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.done = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        import threading
-
-        while not self.done.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn):
-        with conn:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                if not (data := conn.recv(65536)):
-                    return
-                request += data
-            try:
-                for chunk in self.chunks():
-                    if self.done.is_set():
-                        return
-                    conn.sendall(chunk)
-                    time.sleep(self.gap)
-            except OSError:
-                pass  # the client gave up: what the test wants
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.done.set()
-        self.listener.close()
-
-
 def byte_by_byte(data: bytes):
     return lambda: (data[i:i + 1] for i in range(len(data)))
 
@@ -383,7 +336,7 @@ def test_a_study_that_trickles_in_ends_at_the_deadline(tmp_path, chunks):
     from digest import ctgov
     from digest.exceptions import TrialError
 
-    with Trickle(chunks, gap=0.02) as server, ctgov.Client(server.url, tmp_path, timeout=0.3, deadline=0.6) as client:
+    with RawServer(chunks, gap=0.02) as server, ctgov.Client(server.url, tmp_path, timeout=0.3, deadline=0.6) as client:
         started = time.monotonic()
         with pytest.raises(TrialError) as info:
             client.study("NCT03008590")
@@ -399,7 +352,7 @@ def test_trial_ends_a_trickle_at_its_deadline_in_one_line(tmp_path, monkeypatch)
     from digest.cli import cli
 
     monkeypatch.setattr(ctgov, "DEADLINE", 0.5)
-    with Trickle(byte_by_byte(HEAD), gap=0.02) as server:
+    with RawServer(byte_by_byte(HEAD), gap=0.02) as server:
         monkeypatch.setenv("DIGEST_CTGOV_URL", server.url)
         monkeypatch.setenv("DIGEST_CACHE_DIR", str(tmp_path))
         result = CliRunner().invoke(cli, ["trial", "NCT03008590"])
@@ -415,7 +368,7 @@ def test_an_answer_past_10_mb_is_refused_as_it_streams_and_not_cached(tmp_path):
         while True:
             yield b"10000\r\n" + b" " * 0x10000 + b"\r\n"
 
-    with Trickle(endless, gap=0) as server, ctgov.Client(server.url, tmp_path / "cache") as client:
+    with RawServer(endless, gap=0) as server, ctgov.Client(server.url, tmp_path / "cache") as client:
         with pytest.raises(TrialError) as info:
             client.study("NCT03008590")
     assert info.value.format_message() == (f"ClinicalTrials.gov ({server.url}) sent more than 10 MB, which no study "
@@ -570,7 +523,7 @@ def test_a_link_that_trickles_is_broken_at_its_deadline(tmp_path, monkeypatch):
     from digest.links import check_urls
 
     monkeypatch.setenv("DIGEST_LINK_CACHE", str(tmp_path / "links.json"))
-    with Trickle(byte_by_byte(HEAD), gap=0.02) as server:
+    with RawServer(byte_by_byte(HEAD), gap=0.02) as server:
         started = time.monotonic()
         result = check_urls([server.url + "/"], timeout=0.5, delay=0)[server.url + "/"]
         elapsed = time.monotonic() - started
