@@ -37,6 +37,7 @@ RETRIES = 4  # for 429 and 503, after the first try
 MAX_WAIT = 60.0  # the longest Retry-After we wait out; longer means "come back later"
 SAY_WAIT = 5.0  # a wait longer than this is announced: a silent minute looks like a hang
 MAX_REDIRECTS = 5
+MAX_ANSWER = 10 * 1024 * 1024  # a study record is ~50 KB; a search page of 1,000 studies ~3 MB
 WORKERS = 4  # studies fetched at once: fast for a handful, gentle on a service with an unpublished rate limit
 
 # The API's enums, with the labels its own site shows (the `legacyValue` of GET /api/v2/studies/enums).
@@ -207,7 +208,7 @@ class Client:
                 with fetch.deadline(self.deadline), self.http.stream("GET", url) as response:
                     if not response.is_redirect:  # an alias id answers 301 to the study's own id
                         return _Answer(response.status_code, response.reason_phrase, response.headers,
-                                       fetch.read_body(response))
+                                       fetch.read_body(response, MAX_ANSWER))
                     target = response.url.join(response.headers["Location"])
                 if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
                     raise TrialError(f"ClinicalTrials.gov ({self.base}) redirects to {str(target)[:200]}, which is "
@@ -223,17 +224,15 @@ class Client:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a broken answer or Location
             raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer properly ({exc}); try again later") from None
         except fetch.TooLarge:
-            raise TrialError(f"ClinicalTrials.gov ({self.base}) sent more than {fetch.MAX_BODY // 2**20} MB, which no "
+            raise TrialError(f"ClinicalTrials.gov ({self.base}) sent more than {MAX_ANSWER // 2**20} MB, which no "
                              "study record is; try again later") from None
 
     def study(self, nct_id: str) -> dict:
         """The study record of `nct_id`, from the cache when an earlier run saved it."""
         cached = self.cache / f"{nct_id}.json" if self.cache else None
         if cached and not self.refresh:
-            from digest.fetch import MAX_BODY
-
             try:
-                study = _study_record(json.loads(read_bytes(cached, limit=MAX_BODY)))
+                study = _study_record(json.loads(read_bytes(cached, limit=MAX_ANSWER)))
             except (DigestError, ValueError, RecursionError):
                 study = None  # not cached yet, or a damaged copy: fetch it
             if study is not None:

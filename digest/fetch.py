@@ -15,7 +15,6 @@ from contextlib import contextmanager
 import httpcore
 import httpx
 
-MAX_BODY = 10 * 1024 * 1024  # a study record is ~50 KB; a search page of 1,000 studies ~3 MB
 _local = threading.local()  # httpx's sync client reads and writes in the thread that made the request
 
 
@@ -44,7 +43,7 @@ def deadline(seconds: float):
         _local.end = None
 
 
-def read_body(response: httpx.Response, limit: int = MAX_BODY) -> bytes:
+def read_body(response: httpx.Response, limit: int) -> bytes:
     """A streamed response's body, or TooLarge as soon as it passes `limit` bytes (decoded)."""
     declared = response.headers.get("Content-Length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
