@@ -204,16 +204,18 @@ class Client:
         url = self.http.build_request("GET", path, params=params).url
         started = time.monotonic()
         try:
-            for _ in range(MAX_REDIRECTS + 1):
-                with fetch.deadline(self.deadline), self.http.stream("GET", url) as response:
-                    if not response.is_redirect:  # an alias id answers 301 to the study's own id
-                        return _Answer(response.status_code, response.reason_phrase, response.headers,
-                                       fetch.read_body(response, MAX_ANSWER))
-                    target = response.url.join(response.headers["Location"])
-                if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
-                    raise TrialError(f"ClinicalTrials.gov ({self.base}) redirects to {str(target)[:200]}, which is "
-                                     "not the same site (or not https): not followed")
-                url = target
+            with fetch.deadline(self.deadline):
+                for _ in range(MAX_REDIRECTS + 1):
+                    with self.http.stream("GET", url) as response:
+                        if not response.is_redirect:  # an alias id answers 301 to the study's own id
+                            return _Answer(response.status_code, response.reason_phrase, response.headers,
+                                           fetch.read_body(response, MAX_ANSWER))
+                        target = response.url.join(response.headers["Location"])
+                    if target.scheme != url.scheme or (target.host, target.port) != (url.host, url.port):
+                        why = f"{target.scheme}, not {url.scheme}" if target.scheme != url.scheme else "another site"
+                        raise TrialError(f"ClinicalTrials.gov ({self.base}) redirects to {str(target)[:200]}, "
+                                         f"which is {why}: not followed")
+                    url = target
             raise TrialError(f"ClinicalTrials.gov ({self.base}) redirects in a loop; try again later")
         except httpx.TimeoutException:
             late = time.monotonic() - started >= self.deadline

@@ -146,9 +146,8 @@ def replace_if_unchanged(path: Path, old: bytes, new: bytes, error: type[DigestE
 
 def _digest_of(path: Path) -> bytes | None:
     try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").digest()
-    except FileNotFoundError:
+        return hashlib.sha256(read_bytes(path)).digest()
+    except DigestError:  # gone, or no longer a file digest may read: changed, as far as the swap goes
         return None
 
 

@@ -89,7 +89,11 @@ def _swap_in(staging: Path, target: Path) -> None:
             # first moved aside; a kill between them leaves no folder until the next build.
             old = staging.with_suffix(".old")
             os.rename(target, old)
-            os.rename(staging, target)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                os.rename(old, target)
+                raise
             _remove(old)
         fsync_dir(target.parent)
     except OSError as exc:
