@@ -163,6 +163,13 @@ def test_images_of_the_email_are_served_from_disk(served, newsletter):
     assert status == 200 and body.startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n" + b"\0" * 2 * 1024 * 1024, b"API_KEY=sk-123\n"])
+def test_an_image_that_is_no_longer_one_since_the_build_is_not_served(served, newsletter, content):
+    (newsletter.root / "issues" / "images" / "logo.png").write_bytes(content)  # 2 MB, or not an image at all
+    assert wait_for(lambda: len(served.lines) > 1)  # the rebuild failed; the last good email stays
+    assert get(served, "/assets/issues/images/logo.png")[0] == 404
+
+
 TRAVERSALS = [
     "/assets/../digest.toml",
     "/assets/../../secret.txt",
