@@ -265,7 +265,8 @@ def fault_cases(work: Path, api: Registry, trickling: RawServer, flooding: RawSe
 def show(name: str, result: Run, work: Path) -> None:
     said = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "(nothing on stderr)"
     if name.startswith("check"):  # the findings go to stdout: the broken links, and the summary
-        said = "; ".join(line for line in result.stdout.splitlines() if "link-broken" in line or "Checked" in line)
+        said = "; ".join(line for line in result.stdout.splitlines()
+                         if "Checked" in line or ("link-broken" in line and "social[" not in line and "website" not in line))
     said = said.replace(str(work), "…")
     if result.code is None:
         verdict = "KILLED at the time limit"
