@@ -110,10 +110,10 @@ class Registry:
 class RawServer:
     """127.0.0.1: reads a request, then sends the chunks of `answer()` one after the other, `gap` seconds apart."""
 
-    def __init__(self, answer, gap: float):
-        self.answer, self.gap = answer, gap
+    def __init__(self, answer, gap: float, tls=None):
+        self.answer, self.gap, self.tls = answer, gap, tls  # tls: an ssl.SSLContext to serve https with
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.listener.getsockname()[1]}"
         self.closed = threading.Event()
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -133,6 +133,11 @@ class RawServer:
             threading.Thread(target=self._one, args=(conn,), daemon=True).start()
 
     def _one(self, conn):
+        if self.tls:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                return conn.close()
         with conn:
             request = b""
             while b"\r\n\r\n" not in request:

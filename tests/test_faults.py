@@ -390,6 +390,44 @@ def test_an_answer_past_10_mb_is_refused_as_it_streams_and_not_cached(tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    """A certificate for 127.0.0.1 that this test's clients trust (SSL_CERT_FILE), and the server's context."""
+    import shutil
+    import ssl
+
+    if not shutil.which("openssl"):
+        pytest.skip("needs openssl to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", folder / "key.pem", "-out", folder / "cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    context.cert = folder / "cert.pem"
+    return context
+
+
+def test_over_https_a_trickle_still_ends_at_the_deadline_and_https_never_turns_to_http(tmp_path, tls, monkeypatch):
+    from digest import ctgov
+    from digest.exceptions import TrialError
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls.cert))
+    with RawServer(byte_by_byte(HEAD), gap=0.02, tls=tls) as server, \
+            ctgov.Client(server.url, tmp_path, timeout=0.3, deadline=0.6) as client:
+        started = time.monotonic()
+        with pytest.raises(TrialError, match=r"did not answer within 0\.6 seconds"):
+            client.study("NCT03008590")
+        assert time.monotonic() - started < 1.5
+    insecure = "http://127.0.0.1:9/api/v2/studies/NCT03008590"
+    moved = f"HTTP/1.1 301 Moved Permanently\r\nLocation: {insecure}\r\nContent-Length: 0\r\n\r\n".encode()
+    with RawServer(lambda: iter([moved]), gap=0, tls=tls) as server, ctgov.Client(server.url, tmp_path) as client:
+        with pytest.raises(TrialError) as info:
+            client.study("NCT03008590")
+    assert info.value.format_message() == (f"ClinicalTrials.gov ({server.url}) redirects to {insecure}, which is "
+                                           "http, not https: not followed")
+
+
 @pytest.fixture
 def api(tmp_path):
     with Registry() as server:
