@@ -142,7 +142,7 @@ def bad_inputs(work: Path, api: Registry):
         return ["build", "issues/issue.yaml"]
 
     def aliases(letter):
-        letter.issue.write_text(head(letter) + "entries:\n" + entry.replace("- institution", "- &e institution")
+        letter.issue.write_text(head(letter) + "entries:\n" + entry.replace("- institution", "- &e\n    institution")
                                 + "  - *e\n" * 3000)
         return ["build", "issues/issue.yaml"]
 
@@ -152,10 +152,10 @@ def bad_inputs(work: Path, api: Registry):
         letter.issue.write_text(text)
         return ["build", "issues/issue.yaml"]
 
-    def alias_trial(letter):
-        letter.issue.write_text(head(letter) + "entries:\n" + entry + "    conditions: &c\n" + "".join(
-            f"      - &c{i} [{', '.join(['*c' if i == 0 else f'*c{i - 1}'] * 9)}]\n" for i in range(9))
-            + "  - institution: B\n    title: T\n    summary: s\n    link: https://example.org/\n    conditions: *c8\n")
+    def alias_trial(letter):  # 9 levels of 9 aliases: 387 million conditions once expanded
+        letter.issue.write_text(head(letter) + "entries:\n" + entry + "    conditions:\n      - &c0 x\n" + "".join(
+            f"      - &c{i} [{', '.join([f'*c{i - 1}'] * 9)}]\n" for i in range(1, 10))
+            + "  - institution: B\n    title: T\n    summary: s\n    link: https://example.org/\n    conditions: *c9\n")
         return ["trial", "NCT03008590", "--issue", "issues/issue.yaml"]
 
     def deep_yaml(letter):
@@ -360,6 +360,50 @@ def kills(count: int, work: Path, env: dict, limit: float) -> None:
           f"the next build left {len(strays)} hidden folder(s){': ' + ', '.join(strays) if strays else ''}")
 
 
+def swap_kills(count: int, work: Path, env: dict, limit: float) -> None:
+    """Each build is killed right after the first rename of its swap: strace, attached to it, holds every
+    rename 0.3 s on its way back, and the build is killed as soon as build/issue/ is moved or replaced."""
+    if not shutil.which("strace"):
+        print("strace not found: the kills between the swap's steps are skipped")
+        return
+    letter = Letter(work / "swap-kills")
+    build = letter.root / "build"
+    command = [sys.executable, "-m", "digest", "build", "issues/issue.yaml"]
+    subprocess.run(command, cwd=letter.root, env=env, capture_output=True)
+    expected = {p.relative_to(build / "issue").as_posix() for p in (build / "issue").rglob("*") if p.is_file()}
+    missing = incomplete = caught = 0
+    renames = "rename,renameat,renameat2"
+    for _ in range(count):
+        before = (build / "issue").stat().st_ino
+        process = subprocess.Popen(command, cwd=letter.root, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, preexec_fn=_child_limits)
+        tracer = subprocess.Popen(["strace", "-f", "-qq", "-o", os.devnull, "-p", str(process.pid), "-e",
+                                   f"trace={renames}", "-e", f"inject={renames}:delay_exit=300000"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while process.poll() is None:
+            try:
+                if (build / "issue").stat().st_ino != before:
+                    break
+            except FileNotFoundError:
+                break
+            time.sleep(0.0005)
+        caught += process.poll() is None
+        process.kill()
+        process.wait(limit)
+        tracer.wait(limit)
+        if not (build / "issue").is_dir():
+            missing += 1
+            subprocess.run(command, cwd=letter.root, env=env, capture_output=True)  # for the next round
+            continue
+        found = {p.relative_to(build / "issue").as_posix() for p in (build / "issue").rglob("*") if p.is_file()}
+        incomplete += found != expected
+    subprocess.run(command, cwd=letter.root, env=env, capture_output=True)
+    strays = sorted(p.name for p in build.iterdir() if p.name.startswith("."))
+    print(f"{count} builds killed with SIGKILL right after the first rename of the swap ({caught} caught there, "
+          f"before they ended): {missing} without build/issue/, {incomplete} with it incomplete; the next build "
+          f"left {len(strays)} hidden folder(s){': ' + ', '.join(strays[:3]) if strays else ''}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--races", type=int, default=100)
@@ -399,6 +443,7 @@ def main() -> None:
                 print()
                 save_races(args.races, work, api, env, args.limit)
                 kills(args.kills, work, env, args.limit)
+                swap_kills(args.kills, work, env, args.limit)
     finally:
         for server in (trickling, flooding, endless):
             server.__exit__()
