@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,6 +73,22 @@ def test_builds_of_one_issue_at_once_end_with_one_whole_folder_and_no_error(news
             assert process.returncode == 0, stderr
         assert sorted(p.name for p in build.iterdir()) == ["test-issue"]
         assert set(folder(build / "test-issue")) == set(FILES) | {"issues/images/logo.png", "icons/facebook.png"}
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace holds the renames so that two swaps overlap")
+def test_two_builds_whose_swaps_overlap_end_with_one_whole_folder(newsletter):
+    build = newsletter.root / "build"
+    assert start(newsletter).wait(SECONDS) == 0
+    renames = "rename,renameat,renameat2"
+    held = ["strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={renames}", "-e", f"inject={renames}:delay_exit=300000"]
+    processes = [subprocess.Popen([*held, sys.executable, "-m", "digest", "build", "issues/test-issue.yaml"],
+                                  cwd=newsletter.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    for process in processes:
+        _, stderr = process.communicate(timeout=SECONDS)
+        assert process.returncode == 0, stderr
+    assert sorted(p.name for p in build.iterdir()) == ["test-issue"]
+    assert set(folder(build / "test-issue")) == set(FILES) | {"issues/images/logo.png", "icons/facebook.png"}
 
 
 def test_a_second_build_waits_for_the_first_then_replaces_its_folder(newsletter):
