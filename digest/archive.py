@@ -270,33 +270,39 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
     """Make the new site beside the old one and swap it in whole. Returns how many files were written anew:
     the others are hard links to the old site's files, which keep their dates (an upload by rsync or the
     like sends only what changed)."""
-    from digest.writer import _swap_in
+    from digest.writer import clear_leftovers, swap_in, taking_turns
 
     if out_dir.is_file() or (out_dir.is_dir() and not (out_dir / MANIFEST).is_file() and any(out_dir.iterdir())):
         raise BuildError("is not empty and was not made by 'digest archive': choose another --out "
                          "(nothing was written, nothing was removed)", out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     except OSError as exc:
         raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
-    written = 0
-    try:
-        for name, data in files.items():
-            destination = staging / name
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            if not _link_if_same(out_dir / name, data, destination):
-                destination.write_bytes(data)
-                written += 1
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        os.chmod(staging, 0o755)
-        _swap_in(staging, out_dir)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise BuildError(f"cannot write the site ({exc.strerror})", exc.filename or out_dir) from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    # As builds do: one archive at a time writes here, and what a killed one left is cleared first.
+    with taking_turns(out_dir.parent):
+        clear_leftovers(out_dir.parent, out_dir.name)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        except OSError as exc:
+            raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
+        written = 0
+        try:
+            for name, data in files.items():
+                destination = staging / name
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                if not _link_if_same(out_dir / name, data, destination):
+                    destination.write_bytes(data)
+                    written += 1
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+            os.chmod(staging, 0o755)
+            swap_in(staging, out_dir)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise BuildError(f"cannot write the site ({exc.strerror})", exc.filename or out_dir) from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return written
 
 

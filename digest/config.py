@@ -47,7 +47,8 @@ def settings_for(issue_path: Path, config_path: Path | None = None, **overrides)
     """The settings an issue is built with: `config_path`, else the digest.toml next to or above the issue."""
     issue_path = Path(issue_path)
     if not issue_path.is_file():
-        raise IssueError("no such issue file" if not issue_path.exists() else "is a folder, not an issue file", issue_path)
+        kind = "is a folder, not an issue file" if issue_path.is_dir() else "is not a regular file (a pipe or a device?)"
+        raise IssueError("no such issue file" if not issue_path.exists() else kind, issue_path)
     if config_path is None:
         config_path = find_config(issue_path.parent)
         if config_path is None:
@@ -74,6 +75,8 @@ def _read_toml(path: Path) -> tuple[dict, SourceMap]:
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         line = int(match.group(1)) if match else None
         raise ConfigError(f"is not valid TOML: {message.split(' (at')[0]}", path, line) from None
+    except RecursionError:  # tomllib recurses once for each [ or { inside another
+        raise ConfigError("is not valid TOML: lists or tables nested too deep", path) from None
 
 
 @functools.lru_cache(maxsize=16)  # the preview reads the same digest.toml and theme.toml on every save of the issue

@@ -16,12 +16,14 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 from digest import __version__
 from digest.exceptions import DigestError, TrialError
-from digest.files import read_text, write_atomically
+from digest.files import read_bytes, read_text, write_atomically
 from digest.inline import MERGE_TAG
 from digest.markup import escape, link_problem, plain_text
 from digest.model import PHASE_LABELS, STATUS_LABELS, Newsletter
@@ -29,9 +31,13 @@ from digest.model import PHASE_LABELS, STATUS_LABELS, Newsletter
 DEFAULT_API = "https://clinicaltrials.gov"
 STUDY_PAGE = "https://clinicaltrials.gov/study/{}"
 LEAD_IN = "The study record says: "
-TIMEOUT = 20.0  # seconds for one answer; the API is usually well under a second
+TIMEOUT = 20.0  # seconds of silence in one answer; the API is usually well under a second
+DEADLINE = 30.0  # seconds for one request, however the answer trickles in
 RETRIES = 4  # for 429 and 503, after the first try
-MAX_WAIT = 30.0  # the longest Retry-After we wait out; longer means "come back later"
+MAX_WAIT = 60.0  # the longest Retry-After we wait out; longer means "come back later"
+SAY_WAIT = 5.0  # a wait longer than this is announced: a silent minute looks like a hang
+MAX_REDIRECTS = 5
+MAX_ANSWER = 10 * 1024 * 1024  # a study record is ~50 KB; a search page of 1,000 studies ~3 MB
 WORKERS = 4  # studies fetched at once: fast for a handful, gentle on a service with an unpublished rate limit
 
 _ID = re.compile(r"NCT\d{8}", re.IGNORECASE)
@@ -91,16 +97,18 @@ def cache_dir() -> Path:
 # --- fetching ------------------------------------------------------------------------------------------------
 
 def retry_delay(header: str | None, attempt: int, now: datetime.datetime | None = None) -> float:
-    """Seconds to wait before retrying: the server's Retry-After (seconds or an HTTP date), else 1, 2, 4 … s."""
+    """Seconds to wait before retrying: the server's Retry-After (seconds or an HTTP date), else 1, 2, 4 … s.
+
+    A number too long to mean anything but "much later" counts as a year; anything unreadable as no header."""
     fallback = float(2**attempt)
     if not header:
         return fallback
     header = header.strip()
-    if header.isdigit():
-        return float(header)
+    if re.fullmatch(r"[0-9]+", header):  # ASCII only: '²'.isdigit() is True too
+        return float(header) if len(header) <= 8 else 365 * 86400.0
     try:
         when = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return fallback
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
@@ -109,10 +117,18 @@ def retry_delay(header: str | None, attempt: int, now: datetime.datetime | None 
 
 
 class Client:
-    """The API at `base`, with a disk cache of study records (None: no cache)."""
+    """The API at `base`, with a disk cache of study records (None: no cache).
 
-    def __init__(self, base: str, cache: Path | None, *, refresh: bool = False, timeout: float = TIMEOUT):
-        self.base, self.cache, self.refresh, self.timeout = base, cache, refresh, timeout
+    `usable(study, nct_id)` raises TrialError for a record that is no use (one that cannot make an entry):
+    such a record is not cached. `notify(line)` hears of long waits."""
+
+    def __init__(self, base: str, cache: Path | None, *, refresh: bool = False, timeout: float | None = None,
+                 deadline: float | None = None, usable: Callable[[dict, str], object] | None = None,
+                 notify: Callable[[str], None] | None = None):
+        self.base, self.cache, self.refresh = base, cache, refresh
+        self.timeout = TIMEOUT if timeout is None else timeout
+        self.deadline = DEADLINE if deadline is None else deadline
+        self.usable, self.notify = usable, notify
         self._http = None
         self._lock = threading.Lock()
 
@@ -123,10 +139,12 @@ class Client:
             if self._http is None:
                 import httpx
 
-                self._http = httpx.Client(
+                from digest import fetch
+
+                self._http = fetch.client(
                     base_url=self.base,
                     timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
-                    follow_redirects=True,  # an alias id answers 301 to the study's own id
+                    follow_redirects=False,  # followed by _request, on this site only
                     headers={"User-Agent": f"digest/{__version__} (newsletter tool)", "Accept": "application/json"},
                 )
             return self._http
@@ -138,48 +156,83 @@ class Client:
         if self._http is not None:
             self._http.close()
 
-    def _get(self, path: str, params: dict | None = None):
-        import httpx
-
+    def _get(self, path: str, params: dict | None = None) -> _Answer:
         for attempt in range(RETRIES + 1):
-            try:
-                response = self.http.get(path, params=params)
-            except httpx.TimeoutException:
-                raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer within {self.timeout:g} seconds; try again later") from None
-            except httpx.TransportError as exc:
-                raise TrialError(f"cannot reach ClinicalTrials.gov ({self.base}): {_reason(exc)}; check the internet connection") from None
-            except httpx.HTTPError as exc:  # a redirect loop, a broken answer
-                raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer properly ({exc}); try again later") from None
-            if response.status_code not in (429, 503):
-                return response
-            wait = retry_delay(response.headers.get("Retry-After"), attempt)
+            answer = self._request(path, params)
+            if answer.status not in (429, 503):
+                return answer
+            wait = retry_delay(answer.headers.get("Retry-After"), attempt)
+            busy = f"ClinicalTrials.gov is busy ({answer.status} {answer.reason})"
             if attempt == RETRIES or wait > MAX_WAIT:
-                minutes = math.ceil(wait / 60)
-                later = f"in {minutes} minute{'s' if minutes > 1 else ''}" if wait > MAX_WAIT else "in a few minutes"
-                raise TrialError(f"ClinicalTrials.gov is busy ({response.status_code} {response.reason_phrase}); try again {later}")
+                raise TrialError(f"{busy}; try again {_later(wait) if wait > MAX_WAIT else 'in a few minutes'}")
+            if wait > SAY_WAIT and self.notify:
+                self.notify(f"{busy}: waiting {_seconds(wait)} before trying again, as it asks")
             time.sleep(wait)
         raise AssertionError("unreachable")
+
+    def _request(self, path: str, params: dict | None) -> _Answer:
+        """One GET, its redirects followed while they stay on the same site, within the deadline."""
+        import httpx
+
+        from digest import fetch
+
+        url = self.http.build_request("GET", path, params=params).url
+        started = time.monotonic()
+        try:
+            with fetch.deadline(self.deadline):
+                for _ in range(MAX_REDIRECTS + 1):
+                    with self.http.stream("GET", url) as response:
+                        if not response.is_redirect:  # an alias id answers 301 to the study's own id
+                            return _Answer(response.status_code, response.reason_phrase, response.headers,
+                                           fetch.read_body(response, MAX_ANSWER))
+                        target = response.url.join(response.headers["Location"])
+                    if target.scheme != url.scheme or (target.host, target.port) != (url.host, url.port):
+                        why = f"{target.scheme}, not {url.scheme}" if target.scheme != url.scheme else "another site"
+                        raise TrialError(f"ClinicalTrials.gov ({self.base}) redirects to {str(target)[:200]}, "
+                                         f"which is {why}: not followed")
+                    url = target
+            raise TrialError(f"ClinicalTrials.gov ({self.base}) redirects in a loop; try again later")
+        except httpx.TimeoutException:
+            late = time.monotonic() - started >= self.deadline
+            seconds = self.deadline if late else self.timeout
+            raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer within {_seconds(seconds)}; try again later") from None
+        except httpx.TransportError as exc:
+            raise TrialError(f"cannot reach ClinicalTrials.gov ({self.base}): {_reason(exc)}; check the internet connection") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a broken answer or Location
+            raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer properly ({exc}); try again later") from None
+        except fetch.TooLarge:
+            raise TrialError(f"ClinicalTrials.gov ({self.base}) sent more than {MAX_ANSWER // 2**20} MB, which no "
+                             "study record is; try again later") from None
 
     def study(self, nct_id: str) -> dict:
         """The study record of `nct_id`, from the cache when an earlier run saved it."""
         cached = self.cache / f"{nct_id}.json" if self.cache else None
         if cached and not self.refresh:
             try:
-                return _study_record(json.loads(cached.read_text(encoding="utf-8")))
-            except (OSError, ValueError):
-                pass  # not cached yet, or a damaged copy: fetch it
-        response = self._get(f"/api/v2/studies/{nct_id}")
-        if response.status_code == 404:
+                study = _study_record(json.loads(read_bytes(cached, limit=MAX_ANSWER)))
+            except (DigestError, ValueError, RecursionError):
+                study = None  # not cached yet, or a damaged copy: fetch it
+            if study is not None:
+                try:
+                    if self.usable:
+                        self.usable(study, nct_id)
+                except TrialError as exc:
+                    saved = datetime.date.fromtimestamp(cached.stat().st_mtime)
+                    raise TrialError(f"{exc.problem} (this is the copy saved on {saved}: --refresh fetches it again)") from None
+                return study
+        answer = self._get(f"/api/v2/studies/{nct_id}")
+        if answer.status == 404:
             raise TrialError(f"no study {nct_id} on ClinicalTrials.gov")
-        if response.status_code != 200:
-            detail = response.text.strip().splitlines()[0][:200] if response.text.strip() else response.reason_phrase
-            raise TrialError(f"ClinicalTrials.gov answered {response.status_code} for {nct_id} ({detail}); try again later")
+        if answer.status != 200:
+            raise TrialError(f"ClinicalTrials.gov answered {answer.status} for {nct_id} ({answer.detail()}); try again later")
         try:
-            study = _study_record(response.json())
-        except ValueError:
+            study = _study_record(json.loads(answer.body))
+        except (ValueError, RecursionError):
             raise TrialError(f"ClinicalTrials.gov sent something that is not a study record for {nct_id}; try again later") from None
+        if self.usable:
+            self.usable(study, nct_id)
         if cached:
-            _save(cached, response.content)
+            _save(cached, answer.body)
         return study
 
     def studies(self, ids: list[str], progress=None) -> list[dict]:
@@ -205,20 +258,48 @@ class Client:
         }
         if statuses:
             params["filter.overallStatus"] = ",".join(statuses)
-        response = self._get("/api/v2/studies", params)
-        if response.status_code != 200:
-            detail = response.text.strip().splitlines()[0][:200] if response.text.strip() else response.reason_phrase
-            raise TrialError(f"ClinicalTrials.gov answered {response.status_code} to the search ({detail})")
+        answer = self._get("/api/v2/studies", params)
+        if answer.status != 200:
+            raise TrialError(f"ClinicalTrials.gov answered {answer.status} to the search ({answer.detail()})")
         try:
-            page = response.json()
+            page = json.loads(answer.body)
             studies = page["studies"]
             if not isinstance(studies, list):
                 raise ValueError
             found = [_study_record(s) for s in studies]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise TrialError("ClinicalTrials.gov sent a search result that is not a list of studies; try again later") from None
         total = page.get("totalCount")
         return found, total if isinstance(total, int) else None
+
+
+@dataclass
+class _Answer:
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+
+    def detail(self) -> str:
+        """What an error answer says: its first line when it is plain text, else its status's name (a 500
+        page of HTML would show as `<!DOCTYPE html>`)."""
+        if self.headers.get("Content-Type", "").startswith("text/plain"):
+            lines = clean(self.body[:1000].decode("utf-8", "replace")).strip().splitlines()
+            if lines and lines[0].strip():
+                return lines[0].strip()[:200]
+        return self.reason or "no reason given"
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.3g} second{'' if seconds == 1 else 's'}"
+
+
+def _later(seconds: float) -> str:
+    if seconds <= 90 * 60:
+        minutes = math.ceil(seconds / 60)
+        return f"in {minutes} minute{'s' if minutes > 1 else ''}"
+    hours = math.ceil(seconds / 3600)
+    return f"in {hours} hours" if hours <= 48 else "another day"
 
 
 def _study_record(data) -> dict:

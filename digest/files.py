@@ -1,24 +1,59 @@
 """Files on disk, read and written the way every part of digest needs them: errors an editor can act on,
-and writes that leave the old file or the new one, never half of one."""
+reads that cannot hang or fill the memory, and writes that leave the old file or the new one, never half of one."""
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import signal
+import stat
 import tempfile
 from pathlib import Path
 
 from digest.exceptions import DigestError
 
+MAX_INPUT_BYTES = 1024 * 1024  # an issue with 300 entries is ~200 KB: anything past 1 MB is not an issue
+STOP_AT_ENV = "DIGEST_STOP_AT"
 
-def read_bytes(path: Path, error: type[DigestError] = DigestError, missing: str = "no such file") -> bytes:
+
+def read_bytes(path: Path, error: type[DigestError] = DigestError, missing: str = "no such file",
+               limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The file's bytes, if it is a regular file of at most `limit` bytes; checked before a byte is read, so a
+    pipe, a device such as /dev/zero or a 50 MB file is one line, not a hang or a MemoryError."""
     try:
-        return Path(path).read_bytes()
+        # O_NONBLOCK: opening a FIFO that nobody writes to would otherwise wait for ever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
         raise error(missing, path) from None
     except IsADirectoryError:
         raise error("is a folder, not a file", path) from None
     except OSError as exc:
         raise error(f"cannot be read ({exc.strerror})", path) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise error("is a folder, not a file", path)
+        if not stat.S_ISREG(info.st_mode):
+            raise error("is not a regular file (a pipe or a device?)", path)
+        if info.st_size > limit:
+            raise error(f"is {size_text(info.st_size)}: digest reads files of at most {size_text(limit)}", path)
+        data = read_up_to(fd, limit + 1)  # it may have grown since fstat
+    except OSError as exc:
+        raise error(f"cannot be read ({exc.strerror})", path) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise error(f"is more than {size_text(limit)}: digest reads files of at most {size_text(limit)}", path)
+    return data
+
+
+def read_up_to(fd: int, size: int) -> bytes:
+    chunks = []
+    while size > 0 and (chunk := os.read(fd, min(size, 1 << 20))):
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def read_text(path: Path, error: type[DigestError] = DigestError, missing: str = "no such file") -> str:
@@ -27,11 +62,27 @@ def read_text(path: Path, error: type[DigestError] = DigestError, missing: str =
 
 
 def decode(data: bytes, path: Path, error: type[DigestError] = DigestError) -> str:
+    if is_utf16(data):
+        raise error("is UTF-16 text: save it as UTF-8 in your editor", path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise error("is not UTF-8 text: save it as UTF-8 in your editor", path, line) from None
+
+
+def is_utf16(data: bytes) -> bool:
+    """UTF-16, as Windows editors save "Unicode": every other byte zero, as in the ASCII of an issue's field names."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data[2:]
+    evens, odds = data[:200:2], data[1:200:2]
+    return len(odds) >= 2 and ((all(evens) and not any(odds)) or (all(odds) and not any(evens)))
+
+
+def size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
+    return f"{size / 1024:.0f} KB"
 
 
 def _new_file_mode() -> int:
@@ -47,19 +98,117 @@ def write_atomically(path: Path, data: bytes, error: type[DigestError] = DigestE
     try:
         mode = path.stat().st_mode & 0o7777 if path.exists() else _new_file_mode()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        staging = _staged(path, data)
     except OSError as exc:
         raise error(f"cannot be written ({exc.strerror})", path) from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(staging, mode)
         os.replace(staging, path)
     except OSError as exc:
         Path(staging).unlink(missing_ok=True)
         raise error(f"cannot be written ({exc.strerror})", path) from None
+
+
+def replace_if_unchanged(path: Path, old: bytes, new: bytes, error: type[DigestError] = DigestError) -> bool:
+    """Compare-and-swap for an editor's own file: replace it with `new` only while it still holds `old`.
+
+    False, with nothing written, when the file changed since `old` was read (the editor saved it). A symlink
+    is written through: its target gets the new text and the link stays. Mode and owner are kept."""
+    real = Path(os.path.realpath(path))
+    try:
+        info = real.stat()
+        staging = _staged(real, new)
+    except OSError as exc:
+        raise error(f"cannot be written ({exc.strerror})", path) from None
+    try:
+        os.chmod(staging, stat.S_IMODE(info.st_mode))
+        mine = os.stat(staging)
+        if (mine.st_uid, mine.st_gid) != (info.st_uid, info.st_gid):
+            try:
+                os.chown(staging, info.st_uid, info.st_gid)
+            except PermissionError:
+                raise error(f"belongs to another user (uid {info.st_uid}): digest cannot replace it and keep its "
+                            "owner; nothing was written", path) from None
+        stop_here("edit-swap")
+        # The check and the rename are microseconds apart: the narrowest window a file without locks allows.
+        if _digest_of(real) != hashlib.sha256(old).digest():
+            return False
+        os.replace(staging, real)
+        staging = None
+        fsync_dir(real.parent)
+        return True
+    except OSError as exc:
+        raise error(f"cannot be written ({exc.strerror})", path) from None
+    finally:
+        if staging is not None:
+            Path(staging).unlink(missing_ok=True)
+
+
+def _digest_of(path: Path) -> bytes | None:
+    try:
+        return hashlib.sha256(read_bytes(path)).digest()
+    except DigestError:  # gone, or no longer a file digest may read: changed, as far as the swap goes
+        return None
+
+
+def _staged(path: Path, data: bytes) -> str:
+    """A hidden file next to `path` holding `data`, on disk (fsynced) before it is renamed into place."""
+    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        os.unlink(staging)
+        raise
+    return staging
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` survive a power cut (where the system can open a folder: not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_renameat2 = None
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE): True when done, False where the
+    system or the file system cannot, and OSError for anything else (such as `b` missing)."""
+    global _renameat2
+    if _renameat2 is None:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None  # None: the libc already loaded
+        _renameat2 = getattr(libc, "renameat2", False)
+    if not _renameat2:
+        return False
+    at_cwd = -100  # AT_FDCWD
+    if _renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    import ctypes
+
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), os.fspath(b))
+
+
+def stop_here(point: str) -> None:
+    """Where a fault test wants this process frozen (DIGEST_STOP_AT=point) to kill it or race it right there."""
+    if os.environ.get(STOP_AT_ENV) == point:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError) -> None:
@@ -72,10 +221,8 @@ def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError
         raise error("contains characters that are not text (a name typed in another encoding?)", path) from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        staging = _staged(path, data)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
             os.chmod(staging, _new_file_mode())
             os.link(staging, path)  # fails if `path` exists, where a rename would replace it
         finally:

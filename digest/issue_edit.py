@@ -16,11 +16,12 @@ from pathlib import Path
 
 import yaml
 
+from digest import safe_yaml
 from digest.exceptions import IssueError
 from digest.files import decode, read_bytes
 
-# libyaml, where PyYAML has it, for reading values back; the pure-Python parser where positions matter,
-# since its marks count characters (libyaml's count the bytes of the UTF-8 text).
+# libyaml, where PyYAML has it, for reading back what digest wrote (its limits were checked on the way in);
+# the pure-Python parser where positions matter, since its marks count characters (libyaml's count bytes).
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a line break
@@ -32,7 +33,7 @@ class IssueFile:
     """An issue file as text, with where its entries list is and the trials already in it."""
 
     path: Path
-    text: str
+    text: str  # decoded exactly: text.encode() gives the file's bytes back, for the compare-and-swap
     entries: yaml.Node
     entries_key: yaml.Node
     trials: dict[str, int]  # NCT id -> line of the entry that has it
@@ -195,7 +196,7 @@ def _lines(text: str) -> list[str]:
 
 def _compose(text: str, path: Path) -> yaml.Node:
     try:
-        return yaml.compose(text.lstrip("\ufeff"), Loader=yaml.SafeLoader)
+        return safe_yaml.compose(text.lstrip("\ufeff"), positions=True)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise IssueError(f"YAML syntax: {exc.problem or exc.context}; fix it before adding trials", path,

@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 from digest.checks.base import of_url
 from digest.checks.links import is_merge_tag
 from digest.exceptions import DigestError
-from digest.files import write_atomically
+from digest.files import MAX_INPUT_BYTES, read_bytes, write_atomically
 from digest.model import ERROR, INFO, WARNING, Finding, Result
 from digest.platforms import platform_tags
 
 CACHE_ENV = "DIGEST_LINK_CACHE"  # a file path; tests and CI point it away from the user's cache
 CACHE_SECONDS = 3600
-TIMEOUT = 10.0
+TIMEOUT = 10.0  # seconds for a link, however slowly its site answers (and for each read within)
 MAX_CONNECTIONS = 8
 PER_HOST = 2
 DELAY = 0.1  # seconds between two requests to the same host
@@ -83,11 +83,12 @@ def check_urls(
         else:
             todo.append(url)
     if todo:
+        from digest import fetch
+
         hosts: dict[str, _Host] = {}
         for url in todo:
-            host = (urlsplit(url).hostname or "").lower()
-            hosts.setdefault(host, _Host(per_host, delay))
-        client = httpx.Client(
+            hosts.setdefault(_host(url), _Host(per_host, delay))
+        client = fetch.client(
             follow_redirects=True,
             max_redirects=10,
             timeout=timeout,
@@ -95,10 +96,12 @@ def check_urls(
             headers={"User-Agent": f"digest/{__version__} (newsletter link check)"},
         )
         with client, ThreadPoolExecutor(max_workers=max_connections) as pool:
-            futures = [pool.submit(_visit, client, url, hosts[(urlsplit(url).hostname or "").lower()], timeout)
-                       for url in todo]
+            futures = {pool.submit(_visit, client, url, hosts[_host(url)], timeout): url for url in todo}
             for future in as_completed(futures):
-                result = future.result()
+                try:
+                    result = future.result()
+                except Exception as exc:  # one link that trips up httpx must not cost the others their results
+                    result = LinkResult(futures[future], False, problem=f"could not be checked ({type(exc).__name__}: {exc})")
                 results[result.url] = result
                 if progress:
                     progress(result)
@@ -126,15 +129,26 @@ class _Host:
         self.slots.release()
 
 
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # such as an unclosed [ of an IPv6 address
+        return ""
+
+
 def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     import httpx
 
+    from digest import fetch
+
     try:
-        with host:
+        with host, fetch.deadline(timeout):  # the whole visit, HEAD, GET and redirects, within `timeout`
             response = client.head(url)
             if response.status_code in HEAD_REFUSED:
                 with client.stream("GET", url) as response:  # the headers are enough: the body is never read
                     pass
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError) as exc:
+        return LinkResult(url, False, problem=f"is not a valid web address ({exc})")
     except httpx.TooManyRedirects:
         return LinkResult(url, False, problem="redirects in a loop and never reaches a page")
     except httpx.TimeoutException:
@@ -200,9 +214,9 @@ class _Cache:
     def __init__(self, path: Path):
         self.path = path
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_bytes(path, limit=10 * MAX_INPUT_BYTES))
             self.entries = data["links"] if isinstance(data.get("links"), dict) else {}
-        except (OSError, ValueError, AttributeError):
+        except (DigestError, ValueError, AttributeError, RecursionError):
             self.entries = {}  # no cache yet, or a damaged one: start afresh
 
     def get(self, url: str) -> LinkResult | None:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import yaml
 
+from digest import safe_yaml
 from digest.assets import resolve_image
 from digest.exceptions import IssueError
-from digest.files import decode, read_bytes
+from digest.files import decode, is_utf16, read_bytes
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
 from digest.model import Entry, Issue, Newsletter, SourceMap, Text
 from digest.platforms import FIRST_NAME
@@ -41,10 +42,7 @@ _FRIENDLIER = {
     "found character '\\t' that cannot start any token": "a tab character: indent with spaces",
 }
 _NCT = re.compile(r"NCT\d{8}")
-
-
-# libyaml's parser, where PyYAML was built with it, is ~10x faster than the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def slug_for(path: Path) -> str:
@@ -90,11 +88,11 @@ class _IssueReader:
         data = read_bytes(self.path, IssueError, missing="no such issue file")
         if not data.strip():
             raise IssueError("the issue file is empty", self.path)
-        if b"\x00" in data:
+        if b"\x00" in data and not is_utf16(data):
             raise IssueError("is not a text file (it contains binary data)", self.path, data[: data.index(b"\x00")].count(b"\n") + 1)
         text = decode(data, self.path, IssueError)
         try:
-            node = yaml.compose(text.lstrip("\ufeff"), Loader=_LOADER)
+            node = safe_yaml.compose(text.lstrip("\ufeff"))
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "not valid YAML"
@@ -184,6 +182,8 @@ class _IssueReader:
     def date(self, node: yaml.Node) -> datetime.date:
         value = self.scalar(node, "date")
         try:
+            if not _DATE.fullmatch(value):  # fromisoformat also takes 20240514 and 2024-W20-2
+                raise ValueError
             return datetime.date.fromisoformat(value)
         except ValueError:
             raise self.error(node, "date", f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-05-14") from None

@@ -1,16 +1,26 @@
-"""Put a built email on disk, all or nothing: a half-written issue folder never exists."""
+"""Put a built email on disk, all or nothing: a half-written issue folder never exists.
+
+The new folder is written beside the old one under a hidden name, fsynced, and swapped in with one atomic
+rename (RENAME_EXCHANGE, where the system has it): a build killed at any moment leaves the old folder or the
+new one. Builds into one output folder take turns, and each clears what an interrupted one left behind.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from digest.exceptions import BuildError
+from digest.files import exchange, fsync_dir, stop_here
 from digest.model import Result
 
 FILES = {"email.html": "html", "email.txt": "text", "email.mjml": "mjml"}
+LOCK_SECONDS = 30.0  # how long a build waits for another one writing to the same folder
 
 
 def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = None) -> Path:
@@ -18,39 +28,115 @@ def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = N
 
     `extra` adds files made from the email, such as email.eml, to the same step.
     """
-    target = out_dir / email.issue.slug
+    from digest.assets import read_image
+
+    slug = email.issue.slug
+    target = out_dir / slug
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{email.issue.slug}.", dir=out_dir))
     except OSError as exc:
         raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
-    try:
-        for name, attribute in FILES.items():
-            (staging / name).write_text(getattr(email, attribute), encoding="utf-8", newline="\n")
-        for name, data in (extra or {}).items():
-            (staging / name).write_bytes(data)
-        for image in email.images:
-            destination = staging / image.path
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(image.source, destination)
-        os.chmod(staging, 0o755)
-        _swap_in(staging, target)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise BuildError(f"cannot write the output ({exc.strerror})", exc.filename or target) from None
+    files = {name: getattr(email, attribute).encode("utf-8") for name, attribute in FILES.items()}
+    files.update(extra or {})
+    for image in email.images:
+        try:
+            files[image.path] = read_image(image.source)  # checked when the issue was read; again, as it may have changed
+        except ValueError as exc:
+            raise BuildError(f"the image {exc}", image.source) from None
+    with taking_turns(out_dir):
+        clear_leftovers(out_dir, slug)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f".{slug}.", suffix=".new", dir=out_dir))
+        except OSError as exc:
+            raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
+        try:
+            for name, data in files.items():
+                _write(staging, name, data, target)
+            os.chmod(staging, 0o755)
+            stop_here("build-swap")
+            swap_in(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return target
 
 
-def _swap_in(staging: Path, target: Path) -> None:
-    # rename() is atomic for one path; a folder that exists is first moved aside, then removed.
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.replace(target, old / target.name)
-        try:
-            os.replace(staging, target)
-        except OSError:
-            os.replace(old / target.name, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+def _write(staging: Path, name: str, data: bytes, target: Path) -> None:
+    """One file of the new folder, on disk before the swap; an error names where it was going, not the staging."""
+    destination = staging / name
+    try:
+        if destination.parent != staging and not destination.parent.is_dir():
+            destination.parent.mkdir(parents=True)
+        with open(destination, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise BuildError(f"cannot write the output ({exc.strerror})", target / name) from None
+
+
+def swap_in(staging: Path, target: Path) -> None:
+    for folder in {p.parent for p in staging.rglob("*")}:
+        fsync_dir(folder)
+    try:
+        if not os.path.lexists(target):
+            os.rename(staging, target)
+        elif exchange(staging, target):
+            stop_here("build-swapped")
+            _remove(staging)  # the old build, now under the staging name
+        else:
+            # No atomic exchange here (not Linux, or a file system without it): two renames, the old folder
+            # first moved aside; a kill between them leaves no folder until the next build.
+            old = staging.with_suffix(".old")
+            os.rename(target, old)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                os.rename(old, target)
+                raise
+            _remove(old)
+        fsync_dir(target.parent)
+    except OSError as exc:
+        raise BuildError(f"cannot write the output ({exc.strerror})", target) from None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
     else:
-        os.replace(staging, target)
+        path.unlink(missing_ok=True)
+
+
+def clear_leftovers(out_dir: Path, slug: str) -> None:
+    """Folders of builds of `slug` that were killed before they finished (and, while this build holds its
+    turn, no other build can be writing them)."""
+    for path in out_dir.glob(f".{slug}.*"):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def taking_turns(out_dir: Path):
+    """Hold out_dir while writing in it: a second build of the same issue waits, then replaces the first's."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no locks; the swap is still whole
+        yield
+        return
+    fd = os.open(out_dir, os.O_RDONLY)
+    try:
+        give_up = time.monotonic() + LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                    break  # a file system without locks (some network ones): the swap is still whole
+                if time.monotonic() > give_up:
+                    raise BuildError(f"another digest build has been writing here for {LOCK_SECONDS:g} seconds; "
+                                     "nothing was written", out_dir) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

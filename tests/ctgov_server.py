@@ -2,11 +2,13 @@
 
 It serves the study records in tests/fixtures/ctgov/ byte for byte, answers an unknown id as the API does
 (404, plain text), and plays queued answers (429 with Retry-After, 500, broken JSON …) for chosen paths.
+`RawServer` misbehaves below HTTP: it sends whatever bytes it is given, as slowly as it is told.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +27,9 @@ class Registry:
         self.queued: dict[str, list[tuple[int, bytes, dict]]] = {}
         self.requests: list[tuple[str, dict, float]] = []  # (path, query, monotonic time)
         self.delay = delay
+        self.hold = threading.Event()  # cleared: every answer waits until it is set again
+        self.hold.set()
+        self.answered = threading.Event()  # set once an answer has been sent whole
         self.in_flight = self.most_in_flight = 0
         self._lock = threading.Lock()
         registry = self
@@ -76,6 +81,7 @@ class Registry:
         try:
             if self.delay:
                 time.sleep(self.delay)
+            self.hold.wait(30)
             status, body, headers = answer or self._default(parts.path)
             handler.send_response(status)
             for name, value in headers.items():
@@ -83,6 +89,8 @@ class Registry:
             handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
             handler.wfile.write(body)
+            handler.wfile.flush()
+            self.answered.set()
         finally:
             with self._lock:
                 self.in_flight -= 1
@@ -97,3 +105,51 @@ class Registry:
             # The API's own answer for an unknown id: plain text, not JSON.
             return 404, f"NCT number {nct_id} not found".encode(), {"Content-Type": "text/plain"}
         return 400, f"`{path}` is unknown".encode(), {"Content-Type": "text/plain"}
+
+
+class RawServer:
+    """127.0.0.1: reads a request, then sends the chunks of `answer()` one after the other, `gap` seconds apart."""
+
+    def __init__(self, answer, gap: float, tls=None):
+        self.answer, self.gap, self.tls = answer, gap, tls  # tls: an ssl.SSLContext to serve https with
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.closed = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.closed.set()
+        self.listener.close()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn):
+        if self.tls:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                return conn.close()
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                if not (data := conn.recv(65536)):
+                    return
+                request += data
+            try:
+                for chunk in self.answer():
+                    if self.closed.is_set():
+                        return
+                    conn.sendall(chunk)
+                    if self.gap:
+                        time.sleep(self.gap)
+            except OSError:
+                pass  # the client gave up: what the tests want

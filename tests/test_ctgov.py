@@ -255,7 +255,8 @@ def test_503_with_an_http_date_is_retried(registry, cache):
     assert len(registry.requests) == 2
 
 
-@pytest.mark.parametrize("seconds, later", [("3600", "in 60 minutes"), ("31", "in 1 minute")])
+@pytest.mark.parametrize("seconds, later", [("3600", "in 60 minutes"), ("61", "in 2 minutes"), ("7200", "in 2 hours"),
+                                             ("9" * 400, "another day")])
 def test_a_wait_longer_than_the_cap_is_not_waited_out(registry, cache, seconds, later):
     registry.queue("/api/v2/studies/NCT03008590", 429, "slow down", {"Retry-After": seconds})
     with ctgov.Client(registry.url, cache) as client, pytest.raises(TrialError) as info:

@@ -29,6 +29,7 @@ class _Handler(BaseHTTPRequestHandler):
     }
 
     def do_HEAD(self):
+        self.server.started.append(time.monotonic())
         self.server.requests.append(("HEAD", self.path))
         if self.path == "/no-head":
             return self._answer(405)
@@ -70,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
 def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
-    httpd.requests = []
+    httpd.requests, httpd.started = [], []
     httpd.images = {}
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -158,9 +159,59 @@ def test_links_are_checked_side_by_side_within_the_per_host_limit(server):
 
 def test_per_host_politeness_spaces_requests(server):
     urls = [f"{server.url}/ok?{i}" for i in range(5)]
-    started = time.monotonic()
-    check_urls(urls, timeout=TIMEOUT, delay=0.1, per_host=1)
-    assert time.monotonic() - started >= 0.4  # five starts, 0.1 s apart
+    check_urls(urls, timeout=TIMEOUT, delay=0.1, per_host=4)
+    starts = sorted(server.started)
+    # As the server saw them: 0.4 s from first to last, and no two together (a thread may start a little late).
+    assert len(starts) == 5 and starts[-1] - starts[0] >= 0.39 and min(b - a for a, b in zip(starts, starts[1:])) >= 0.05
+
+
+class _Busy(BaseHTTPRequestHandler):
+    """Answers HEAD after 0.2 s, counting the requests in flight on its own host and on all hosts."""
+
+    def do_HEAD(self):
+        counts = self.server.counts
+        with counts["lock"]:
+            counts[self.server.host] += 1
+            counts["all"] += 1
+            for key in (self.server.host, "all"):
+                counts["most " + key] = max(counts["most " + key], counts[key])
+        time.sleep(0.2)
+        with counts["lock"]:
+            counts[self.server.host] -= 1
+            counts["all"] -= 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_per_host_and_total_limits_hold_as_three_real_servers_see_them():
+    counts = Counter()
+    counts["lock"] = threading.Lock()
+    servers = []
+    try:
+        for host in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+            try:
+                httpd = ThreadingHTTPServer((host, 0), _Busy)
+            except OSError:
+                pytest.skip(f"cannot listen on {host} (only Linux routes all of 127/8 to loopback)")
+            httpd.daemon_threads, httpd.host, httpd.counts = True, host, counts
+            threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+            servers.append(httpd)
+        urls = [f"http://{s.host}:{s.server_address[1]}/{i}" for s in servers for i in range(4)]
+        started = time.monotonic()
+        results = check_urls(urls, timeout=5, delay=0, per_host=2, max_connections=4)
+        elapsed = time.monotonic() - started
+    finally:
+        for httpd in servers:
+            httpd.shutdown()
+            httpd.server_close()
+    assert all(r.ok for r in results.values())
+    assert [counts["most " + s.host] for s in servers] == [2, 2, 2]  # never more than 2 at once on one host ...
+    assert counts["most all"] == 4  # ... nor more than 4 in all, and both limits reached
+    assert elapsed >= 12 / 4 * 0.2 - 0.05
 
 
 def test_a_second_run_within_the_hour_makes_no_requests(server, cache):

@@ -14,7 +14,7 @@ import pytest
 
 from digest.commands.preview import running
 from digest.exceptions import DigestError, where
-from digest.preview.server import DEFAULT_PORT, PORTS_TO_TRY, bind
+from digest.preview.server import DEFAULT_PORT, MAX_CONNECTIONS, PORTS_TO_TRY, bind
 from digest.preview.state import Preview
 
 SECRET = "TOP-SECRET-OUTSIDE-THE-NEWSLETTER"
@@ -62,9 +62,67 @@ def wait_for(condition, timeout: float = 10.0):
     raise AssertionError("timed out waiting for the preview")
 
 
+def _listening() -> list[tuple[str, int]]:
+    """(address, port) of every TCP socket this process listens on, as the kernel sees them."""
+    import ipaddress
+
+    mine = {os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}")}
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            address, port = fields[1].split(":")
+            if fields[3] == "0A" and f"socket:[{fields[9]}]" in mine:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                # The kernel writes each 32-bit word of the address in host order (little-endian here).
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.append((str(ipaddress.ip_address(raw)), int(port, 16)))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads the sockets from Linux's /proc")
 def test_it_listens_on_loopback_only(served):
-    assert served.server_address[0] == "127.0.0.1"
     assert served.url == f"http://127.0.0.1:{served.server_port}/"
+    assert [entry for entry in _listening() if entry[1] == served.server_port] == [("127.0.0.1", served.server_port)]
+    try:
+        here = socket.gethostbyname(socket.gethostname())  # this machine's own address, where it has a name for it
+    except OSError:
+        here = "127.0.0.1"
+    for other in ("127.0.0.2", here):
+        if other != "127.0.0.1":
+            with pytest.raises(ConnectionRefusedError):  # the same port at any other address of this machine: nobody
+                socket.create_connection((other, served.server_port), timeout=2).close()
+
+
+def test_past_the_cap_connections_get_503_and_are_served_again_once_some_close(newsletter, monkeypatch):
+    import threading
+
+    import digest.preview.server as server_module
+
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 4)
+    monkeypatch.setattr(server_module, "MAX_REFUSALS", 2)
+    monkeypatch.setattr(server_module, "KEEPALIVE_SECONDS", 0.2)  # how soon a stream finds its tab closed
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        streams = []
+        for _ in range(4):
+            conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+            conn.request("GET", "/events")
+            response = conn.getresponse()  # kept: the stream lives as long as its response object
+            assert response.status == 200
+            streams.append((conn, response))
+        status, headers, body = get(server, "/state.json")
+        assert status == 503 and b"Too many connections" in body
+        threads = threading.active_count()
+        idle = [socket.create_connection(("127.0.0.1", server.server_port), timeout=5) for _ in range(20)]
+        time.sleep(0.3)
+        assert threading.active_count() <= threads + 2  # 20 silent clients: two threads that will answer 503, no more
+        for sock in idle:
+            sock.close()
+        for stream in streams.pop():
+            stream.close()
+        assert wait_for(lambda: get(server, "/state.json")[0] == 200)
+        for conn, response in streams:
+            response.close(), conn.close()
 
 
 def test_the_page_and_its_files_make_no_request_beyond_the_preview(served):
@@ -103,6 +161,13 @@ def test_images_of_the_email_are_served_from_disk(served, newsletter):
     assert body == (newsletter.root / "issues" / "images" / "logo.png").read_bytes()
     status, _, body = get(served, "/assets/icons/facebook.png")  # from the theme, outside the newsletter
     assert status == 200 and body.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n" + b"\0" * 2 * 1024 * 1024, b"API_KEY=sk-123\n"])
+def test_an_image_that_is_no_longer_one_since_the_build_is_not_served(served, newsletter, content):
+    (newsletter.root / "issues" / "images" / "logo.png").write_bytes(content)  # 2 MB, or not an image at all
+    assert wait_for(lambda: len(served.lines) > 1)  # the rebuild failed; the last good email stays
+    assert get(served, "/assets/issues/images/logo.png")[0] == 404
 
 
 TRAVERSALS = [
@@ -214,7 +279,7 @@ def test_many_clients_at_once_and_every_event_stream_hears_the_save(served, news
             streams.append((conn, response))
         for _, response in streams:
             assert json.loads(_next_event(response))["email_version"] == 1
-        with ThreadPoolExecutor(max_workers=64) as pool:
+        with ThreadPoolExecutor(max_workers=MAX_CONNECTIONS - len(streams) - 8) as pool:  # within the cap
             paths = ["/", "/preview.js", "/state.json", "/email.html", "/assets/issues/images/logo.png"] * 60
             statuses = list(pool.map(lambda p: get(served, p)[0], paths))
         assert statuses == [200] * len(paths)

@@ -25,7 +25,16 @@ def is_merge_tag(href: str, tags) -> bool:
 
 
 def check_images(result: Result) -> list[Finding]:
+    from digest.assets import LARGE_IMAGE_BYTES
+    from digest.files import size_text
+
     findings = []
+    for image in result.images:  # files to upload (1 MB at most: the reader refuses bigger ones)
+        size = image.source.stat().st_size if image.source.exists() else 0
+        if size > LARGE_IMAGE_BYTES:
+            findings.append(Finding("image-heavy", WARNING, f"the image {image.path} is {size_text(size)}: slow to "
+                                    f"load on a phone; export it under {size_text(LARGE_IMAGE_BYTES)}",
+                                    **of_url(result, image.url)))
     for img in result.page.images:
         src = img.attrs.get("src", "")
         here = of_url(result, src, img.line)

@@ -43,7 +43,8 @@ def running(issue_path: Path, config_path: Path | None = None, port: int | None 
 
     # Without the issue file or digest.toml there is nothing to watch; any other error shows in the page.
     if not issue_path.is_file():
-        raise IssueError("no such issue file" if not issue_path.exists() else "is a folder, not an issue file", issue_path)
+        kind = "is a folder, not an issue file" if issue_path.is_dir() else "is not a regular file (a pipe or a device?)"
+        raise IssueError("no such issue file" if not issue_path.exists() else kind, issue_path)
     config_path = config_path or find_config(issue_path.parent)
     if config_path is None:
         raise ConfigError(f"no {CONFIG_NAME} found in this folder or any folder above it (use --config, or run 'digest init')", issue_path)

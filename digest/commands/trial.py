@@ -9,6 +9,8 @@ import click
 
 from digest.exceptions import IssueError, TrialError
 
+SAVE_ATTEMPTS = 5  # saves by the editor in the moment between reading the issue and replacing it
+
 
 def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, config_path: Path | None,
           max_chars: int, search: str | None, statuses: str | None, limit: int, refresh: bool,
@@ -45,42 +47,65 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
             continue
         to_fetch.append(nct_id)
 
-    with ctgov.Client(base, ctgov.cache_dir(), refresh=refresh) as client:
+    institution = newsletter.trial_institution if newsletter else "sponsor"
+
+    def make_entry(study: dict, asked: str) -> tuple[dict, list[str]]:
+        return ctgov.entry_for(study, institution, max_chars, asked, quote)
+
+    # `usable`: a record that cannot make an entry is not kept in the cache, where it would fail every run.
+    with ctgov.Client(base, ctgov.cache_dir(), refresh=refresh, usable=make_entry, notify=_warn) as client:
         if len(to_fetch) > 1 and sys.stderr.isatty():
             with click.progressbar(length=len(to_fetch), label="Fetching from ClinicalTrials.gov", file=sys.stderr) as bar:
                 studies = client.studies(to_fetch, bar.update)
         else:
             studies = client.studies(to_fetch)
+    made = [(asked, *make_entry(study, asked)) for asked, study in zip(to_fetch, studies)]
 
-    if issue is not None:
-        # Read again: the editor may have saved the file while the studies were being fetched.
-        issue = open_issue(issue_path)
-    institution = newsletter.trial_institution if newsletter else "sponsor"
-    entries, seen = [], set(issue.trials if issue else ())
-    for asked, study in zip(to_fetch, studies):
-        entry, notes = ctgov.entry_for(study, institution, max_chars, asked, quote)
-        for note in notes:
-            _warn(f"warning: {note}")
-        if entry["nct_id"] in seen:  # an old id that now redirects to a study already there, or added meanwhile
-            name = asked if asked == entry["nct_id"] else f"{asked} (now {entry['nct_id']})"
-            where = issue_path if issue is not None else "the list above"
-            _warn(f"warning: {name} is already in {where}: not added again")
-            continue
-        seen.add(entry["nct_id"])
-        entries.append(entry)
-    if not entries:
-        return None
-
-    from digest.files import write_atomically
     from digest.issue_edit import append_entries, render_entries
 
     if issue is None:
-        click.echo(render_entries(entries, gap=True), nl=False)
+        entries, messages = _new_entries(made, set(), "the list above")
+        for message in messages:
+            _warn(message)
+        if entries:
+            click.echo(render_entries(entries, gap=True), nl=False)
         return None
-    write_atomically(issue_path, append_entries(issue, entries).encode("utf-8"), IssueError)
+
+    from digest.files import replace_if_unchanged
+    from digest.issue_edit import open_issue
+
+    for _ in range(SAVE_ATTEMPTS):
+        # Read again, and again after each save that comes in between: the file the entries go into is the
+        # editor's latest, and it is replaced only while it still is (compare-and-swap).
+        issue = open_issue(issue_path)
+        entries, messages = _new_entries(made, set(issue.trials), issue_path)
+        if not entries:
+            break
+        text = append_entries(issue, entries)
+        if replace_if_unchanged(issue_path, issue.text.encode("utf-8"), text.encode("utf-8"), IssueError):
+            break
+    else:
+        raise IssueError(f"changed {SAVE_ATTEMPTS} times while digest was adding the trials; nothing was written: "
+                         "run digest trial again", issue_path)
+    for message in messages:
+        _warn(message)
     for entry in entries:
         _warn(f"Added {entry['nct_id']} ({entry['institution']}) to {issue_path}")
     return None
+
+
+def _new_entries(made: list[tuple[str, dict, list[str]]], seen: set[str], where) -> tuple[list[dict], list[str]]:
+    """The entries not in `seen` yet, and the notes and warnings to print about them, in the order asked."""
+    entries, messages = [], []
+    for asked, entry, notes in made:
+        messages += [f"warning: {note}" for note in notes]
+        if entry["nct_id"] in seen:  # an old id that now redirects to a study already there, or added meanwhile
+            name = asked if asked == entry["nct_id"] else f"{asked} (now {entry['nct_id']})"
+            messages.append(f"warning: {name} is already in {where}: not added again")
+            continue
+        seen.add(entry["nct_id"])
+        entries.append(entry)
+    return entries, messages
 
 
 def _newsletter(issue_path: Path | None, config_path: Path | None):

@@ -25,6 +25,10 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 PORTS_TO_TRY = 20  # 8000, then 8001 … while they are taken
 KEEPALIVE_SECONDS = 15
+# Each connection holds a thread (an event stream for as long as its tab is open). Past MAX_CONNECTIONS,
+# a few more are answered 503 by threads of their own; past those, the connection is closed unanswered.
+MAX_CONNECTIONS = 64
+MAX_REFUSALS = 16
 PAGE_DIR = Path(__file__).parent / "page"
 PAGE_FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -50,7 +54,34 @@ class PreviewServer(ThreadingHTTPServer):
 
     def __init__(self, preview, port: int):
         self.preview = preview
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.refusals = threading.BoundedSemaphore(MAX_REFUSALS)
+        self.refused: set = set()  # connections that get a 503 whatever they ask
         super().__init__((HOST, port), Handler)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            if not self.refusals.acquire(blocking=False):
+                return self.shutdown_request(request)
+            self.refused.add(request)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release(request)
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release(request)
+
+    def _release(self, request) -> None:
+        if request in self.refused:
+            self.refused.discard(request)
+            self.refusals.release()
+        else:
+            self.slots.release()
 
     @property
     def url(self) -> str:
@@ -106,6 +137,9 @@ class Handler(BaseHTTPRequestHandler):
         pass  # the terminal is for build results, not for every request
 
     def answer(self, head: bool) -> None:
+        if self.request in self.server.refused:
+            self.close_connection = True
+            return self.send(503, b"Too many connections: close some preview tabs, then reload this one.", head=head)
         # A page on another site that points its own name at 127.0.0.1 (DNS rebinding) sends its name here.
         port = self.server.server_port
         if self.headers.get("Host", f"{HOST}:{port}") not in (f"{HOST}:{port}", f"localhost:{port}"):
@@ -142,9 +176,11 @@ class Handler(BaseHTTPRequestHandler):
         content_type = mimetypes.guess_type(source.name)[0] if source else None
         if source is None or not content_type or not content_type.startswith("image/"):
             return self.send(404, b"Not found.", head=head)
+        from digest.assets import read_image
+
         try:
-            body = source.read_bytes()
-        except OSError:
+            body = read_image(source)  # an image still, and 1 MB at most: it may have changed since the build
+        except ValueError:
             return self.send(404, b"Not found.", head=head)
         # The frame asks for images by path and mtime (frame.py): an address that never changes content.
         self.send(200, body, content_type, head, cache="private, max-age=86400, immutable")

@@ -1,0 +1,153 @@
+"""digest/writer.py under faults made for real: a build killed at each step of the swap, builds racing each
+other, a write that fails for lack of room. build/<slug>/ is always the old build or the new one, whole."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digest import build as build_email
+from digest.exceptions import BuildError
+from digest.writer import FILES, write_email
+
+SECONDS = 20
+
+
+def start(newsletter, stop_at: str | None = None, **options) -> subprocess.Popen:
+    env = {**os.environ, **({"DIGEST_STOP_AT": stop_at} if stop_at else {})}
+    return subprocess.Popen([sys.executable, "-m", "digest", "build", "issues/test-issue.yaml"], cwd=newsletter.root,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options)
+
+
+def stopped(process: subprocess.Popen) -> None:
+    _, status = os.waitpid(process.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), "the build never reached the point the test stops it at"
+
+
+def folder(path: Path) -> dict[str, bytes]:
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+
+
+def leftovers(build: Path) -> list[str]:
+    return sorted(p.name for p in build.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("point, survivor", [("build-swap", "old"), ("build-swapped", "new")])
+def test_a_build_killed_during_the_swap_leaves_a_whole_folder_and_the_next_clears_up(newsletter, point, survivor):
+    build = newsletter.root / "build"
+    first = start(newsletter)
+    assert first.wait(SECONDS) == 0, first.stderr.read()
+    old = folder(build / "test-issue")
+    newsletter.issue.write_text(newsletter.issue.read_text().replace("A trial of something", "A trial of everything"))
+
+    process = start(newsletter, stop_at=point)
+    stopped(process)
+    process.kill()  # SIGKILL of a stopped process: no handler, no cleanup
+    process.wait(SECONDS)
+    process.stdout.close(), process.stderr.close()
+    now = folder(build / "test-issue")
+    assert set(now) >= set(FILES) | {"issues/images/logo.png"}
+    assert (now == old) == (survivor == "old")
+    assert (b"A trial of everything" in now["email.html"]) == (survivor == "new")
+    assert leftovers(build)  # what the killed build left: the next one clears it
+
+    again = start(newsletter)
+    assert again.wait(SECONDS) == 0, again.stderr.read()
+    assert leftovers(build) == []
+    assert b"A trial of everything" in (build / "test-issue" / "email.html").read_bytes()
+
+
+def test_builds_of_one_issue_at_once_end_with_one_whole_folder_and_no_error(newsletter):
+    build = newsletter.root / "build"
+    for _ in range(2):
+        processes = [start(newsletter) for _ in range(4)]
+        for process in processes:
+            _, stderr = process.communicate(timeout=SECONDS)
+            assert process.returncode == 0, stderr
+        assert sorted(p.name for p in build.iterdir()) == ["test-issue"]
+        assert set(folder(build / "test-issue")) == set(FILES) | {"issues/images/logo.png", "icons/facebook.png"}
+
+
+@pytest.mark.skipif(not shutil.which("strace"), reason="strace holds the renames so that two swaps overlap")
+def test_two_builds_whose_swaps_overlap_end_with_one_whole_folder(newsletter):
+    build = newsletter.root / "build"
+    assert start(newsletter).wait(SECONDS) == 0
+    renames = "rename,renameat,renameat2"
+    held = ["strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={renames}", "-e", f"inject={renames}:delay_exit=300000"]
+    processes = [subprocess.Popen([*held, sys.executable, "-m", "digest", "build", "issues/test-issue.yaml"],
+                                  cwd=newsletter.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    for process in processes:
+        _, stderr = process.communicate(timeout=SECONDS)
+        assert process.returncode == 0, stderr
+    assert sorted(p.name for p in build.iterdir()) == ["test-issue"]
+    assert set(folder(build / "test-issue")) == set(FILES) | {"issues/images/logo.png", "icons/facebook.png"}
+
+
+def test_a_second_build_waits_for_the_first_then_replaces_its_folder(newsletter):
+    build = newsletter.root / "build"
+    first = start(newsletter, stop_at="build-swap")
+    stopped(first)  # it holds the output folder, mid-build
+    newsletter.issue.write_text(newsletter.issue.read_text().replace("A trial of something", "A trial of everything"))
+    second = start(newsletter)
+    with pytest.raises(subprocess.TimeoutExpired):
+        second.wait(0.8)  # waiting its turn
+    os.kill(first.pid, signal.SIGCONT)
+    assert first.wait(SECONDS) == 0 and second.wait(SECONDS) == 0
+    first.stdout.close(), first.stderr.close(), second.stdout.close(), second.stderr.close()
+    assert b"A trial of everything" in (build / "test-issue" / "email.html").read_bytes()
+    assert leftovers(build) == []
+
+
+def test_without_an_atomic_exchange_the_swap_still_replaces_the_folder(newsletter, monkeypatch):
+    import digest.writer
+
+    monkeypatch.setattr(digest.writer, "exchange", lambda a, b: False)  # as on a system without RENAME_EXCHANGE
+    out = newsletter.root / "out"
+    email = build_email(newsletter.issue)
+    write_email(email, out)
+    newsletter.issue.write_text(newsletter.issue.read_text().replace("A trial of something", "A trial of everything"))
+    write_email(build_email(newsletter.issue), out)
+    assert b"A trial of everything" in (out / "test-issue" / "email.html").read_bytes()
+    assert sorted(p.name for p in out.iterdir()) == ["test-issue"]
+
+
+def _limit_file_size(size: int):
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return limit
+
+
+def test_a_write_that_fails_names_the_output_file_and_leaves_the_old_build(newsletter):
+    png = (newsletter.root / "issues" / "images" / "logo.png").read_bytes()
+    (newsletter.root / "issues" / "images" / "logo.png").write_bytes(png + b"\0" * 600 * 1024)
+    build = newsletter.root / "build"
+    first = start(newsletter)
+    assert first.wait(SECONDS) == 0, first.stderr.read()
+    old = folder(build / "test-issue")
+    # The kernel refuses any file past 300 KB: the email's parts fit, the 600 KB logo does not.
+    process = start(newsletter, preexec_fn=_limit_file_size(300 * 1024))
+    _, stderr = process.communicate(timeout=SECONDS)
+    assert process.returncode == 1
+    assert stderr.splitlines()[-1] == "build/test-issue/issues/images/logo.png: cannot write the output (File too large)"
+    assert folder(build / "test-issue") == old
+    assert leftovers(build) == []
+
+
+def test_a_folder_in_the_way_of_a_file_is_one_line(newsletter):
+    out = newsletter.root / "out"
+    email = build_email(newsletter.issue)
+    out.mkdir()
+    (out / "test-issue").write_text("a file where the folder goes")
+    target = write_email(email, out)  # replaced in the same one step
+    assert (target / "email.html").is_file()
+    with pytest.raises(BuildError, match="cannot write the output folder"):
+        write_email(email, out / "test-issue" / "email.html")
