@@ -3,9 +3,9 @@ and how it scales with the number of entries. Prints numbers; asserts nothing.
 
     .venv/bin/python benchmarks/build.py [--runs 15] [--mjml PATH/TO/node_modules/.bin/mjml]
 
-The official MJML CLI is the npm package `mjml` (not a dependency of digest): install it anywhere with
-`npm install mjml` and pass its `node_modules/.bin/mjml`, or let the script look in ./node_modules and in
-the email-audit tool's cache (/tmp/email-audit). The two run in turn (digest, MJML, digest, MJML …) and the
+The official MJML CLI is the npm package `mjml` (not a dependency of digest): the tests' npm packages
+(`npm ci --prefix .ci --ignore-scripts`) hold it in .ci/node_modules, where the script looks by default;
+or pass another `node_modules/.bin/mjml`. The two run in turn (digest, MJML, digest, MJML …) and the
 ratio is taken pair by pair, so a machine that slows down during the run moves both sides alike.
 """
 
@@ -35,7 +35,7 @@ def summary(times: list[float]) -> str:
 
 
 def find_mjml(given: str | None) -> str | None:
-    for candidate in filter(None, [given, REPO / "node_modules/.bin/mjml", "/tmp/email-audit/node_modules/.bin/mjml"]):
+    for candidate in filter(None, [given, REPO / ".ci/node_modules/.bin/mjml"]):
         if Path(candidate).exists():
             return str(candidate)
     return None

@@ -22,10 +22,10 @@ def python(code: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=60)
 
 
-def test_the_readme_example_runs(tmp_path):
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    [example] = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
-    # Run where the README says (the repository), writing into a scratch copy of the build folder.
+def test_the_guides_example_runs(tmp_path):
+    guide = (REPO / "docs" / "python-api.md").read_text(encoding="utf-8")
+    example = re.findall(r"```python\n(.*?)```", guide, re.DOTALL)[0]
+    # Run where the guide says (the repository), writing into a scratch copy of the build folder.
     code = example.replace('digest.write(result, "build")', f"digest.write(result, {str(tmp_path / 'build')!r})")
     process = python(code)
     assert process.returncode == 0, process.stderr

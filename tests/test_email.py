@@ -12,7 +12,7 @@ from lxml import html as lxml_html
 
 from conftest import SAMPLE_ISSUE
 
-# A copy of ../shared/seed/sample-newsletter.txt: the newsletter the sample issue reproduces.
+# The newsletter the sample issue reproduces, as it was sent.
 SEED = Path(__file__).parent / "fixtures" / "sample-newsletter.txt"
 
 

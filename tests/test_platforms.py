@@ -175,11 +175,11 @@ def test_sample_is_built_for_mailchimp(sample_email):
     assert "Unsubscribe: *|UNSUB|*\n" in sample_email.text
 
 
-# The README's "Pasting into your mail platform" section shows each platform's tags in a table; it must
-# say what the built email really carries.
-def readme_rows() -> dict[str, list[str]]:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Pasting into your mail platform", 1)[1].split("\n## ", 1)[0]
+# The guide's "Pasting into your platform" page shows each platform's tags in a table; it must say what the
+# built email really carries.
+def guide_rows() -> dict[str, list[str]]:
+    guide = (REPO / "docs" / "pasting" / "index.md").read_text(encoding="utf-8")
+    section = guide.split("## The tags each platform gets", 1)[1].split("\n## ", 1)[0]
     rows = {}
     for line in section.splitlines():
         # GitHub tables escape a | inside a cell as \|
@@ -189,8 +189,8 @@ def readme_rows() -> dict[str, list[str]]:
     return rows
 
 
-def test_readme_table_matches_the_built_tags():
-    rows = readme_rows()
+def test_the_guides_table_matches_the_built_tags():
+    rows = guide_rows()
     assert set(rows) == set(EXPECTED)
     for platform, (unsubscribe, view_online, first_name, address, _, preheader) in EXPECTED.items():
         assert rows[platform][:5] == [unsubscribe, view_online or "None", first_name or "None", address or "None", preheader or "None"], platform

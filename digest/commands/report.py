@@ -44,7 +44,7 @@ def summary(reports: list[Report]) -> str:
 
 
 def as_json(reports: list[Report]) -> dict:
-    """The stable JSON format documented in the README (keys in this order; `version` bumps on any change)."""
+    """The stable JSON format documented in docs/checking.md (keys in this order; `version` bumps on any change)."""
     totals = {s + "s": sum(r.count(s) for r in reports) for s in (ERROR, WARNING, INFO)}
     return {
         "version": JSON_VERSION,
