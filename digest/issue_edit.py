@@ -198,9 +198,10 @@ def _compose(text: str, path: Path) -> yaml.Node:
     try:
         return safe_yaml.compose(text.lstrip("\ufeff"), positions=True)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise IssueError(f"YAML syntax: {exc.problem or exc.context}; fix it before adding trials", path,
-                         mark.line + 1 if mark else None) from None
+        from digest.reader import syntax_error  # only for a file that does not parse
+
+        error = syntax_error(text.lstrip("\ufeff"), exc, path)
+        raise IssueError(f"{error.problem}; fix it before adding trials", path, error.line, error.field) from None
     except yaml.YAMLError as exc:
         raise IssueError(f"YAML syntax: {exc}", path) from None
 

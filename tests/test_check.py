@@ -84,7 +84,7 @@ def test_an_issue_that_cannot_be_read_is_a_finding_and_the_others_are_still_chec
     bad.write_text("subject: one\nsubject: two\n", encoding="utf-8")
     result = invoke("check", bad, newsletter.issue)
     assert result.exit_code == 1
-    assert "issues/bad.yaml:2: subject: error: appears twice (first on line 1) [build-error]" in result.stdout
+    assert "issues/bad.yaml:2: subject: error: appears twice (first on line 1): delete one of them [build-error]" in result.stdout
     assert "Checked 2 issues: 1 error, 1 warning." in result.stdout
 
 

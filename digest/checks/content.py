@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from digest.checks.base import at, at_text, config_texts, in_config, issue_texts, normalise
 from digest.model import ERROR, STATUS_LABELS, WARNING, Finding, Result
-from digest.platforms import platform_tags
+from digest.platforms import FIRST_NAME, platform_tags
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{%|%\}|\bTODO\b|\bFIXME\b|\bXXX\b|lorem ipsum", re.IGNORECASE)
 _CASE_SENSITIVE = {"todo", "fixme", "xxx"}  # "todo" as a word in prose is fine; TODO in capitals is a note
@@ -45,6 +45,18 @@ def check_typed_text(result: Result) -> list[Finding]:
                 findings.append(Finding("placeholder", ERROR, f"{found!r} left in the text: finish or remove it "
                                         "before sending", **source(result, field, text, match.start())))
                 break
+    return findings
+
+
+def check_first_name(result: Result) -> list[Finding]:
+    """{first_name} is filled in only in the greeting: anywhere else every reader would read it as typed."""
+    findings = []
+    for source, texts in ((_issue_place, issue_texts(result)), (_config_place, config_texts(result))):
+        for field, text in texts:
+            if field != "greeting" and (index := text.find(FIRST_NAME)) != -1:
+                findings.append(Finding("first-name", ERROR, f"{FIRST_NAME} is filled in only in the greeting, the "
+                                        f"line above the intro: move it there (greeting: \"Dear {FIRST_NAME},\")",
+                                        **source(result, field, text, index)))
     return findings
 
 
