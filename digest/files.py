@@ -231,3 +231,24 @@ def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError
         raise error("already exists: choose another title or date", path) from None
     except OSError as exc:
         raise error(f"cannot be written ({exc.strerror})", path) from None
+
+
+def issue_files(folder: Path) -> list[Path]:
+    """The issue files of a folder, in order of name: *.yaml and *.yml, not hidden (editors keep their
+    backups and locks beside the file as .name.yaml…)."""
+    folder = Path(folder)
+    return sorted(p for p in (*folder.glob("*.yaml"), *folder.glob("*.yml")) if p.is_file() and not p.name.startswith("."))
+
+
+def expand_folders(paths: list[Path], error: type[DigestError] = DigestError) -> list[Path]:
+    """Each path as given, but a folder becomes the issue files in it (a folder with none is an error)."""
+    issues = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = issue_files(path)
+            if not found:
+                raise error("is a folder with no issue files (*.yaml) in it", path)
+            issues += found
+        else:
+            issues.append(path)
+    return issues

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from digest.exceptions import IssueError, TrialError
+from digest.exceptions import IssueError, OptionError, TrialError
 
 SAVE_ATTEMPTS = 5  # saves by the editor in the moment between reading the issue and replacing it
 
@@ -18,13 +18,16 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
     from digest import ctgov
 
     if search is not None and (ids or from_file):
-        raise TrialError("give NCT ids to add, or --search to look for studies, not both")
+        raise OptionError("give NCT ids to add, or --search to look for studies, not both")
     if search is None and statuses:
-        raise TrialError("--status only filters a --search")
+        raise OptionError("--status only filters a --search")
     if search is None and not ids and from_file is None:
-        raise TrialError("which trials? Give NCT ids (digest trial NCT03008590), --from-file, or --search WORDS")
+        raise OptionError("which trials? Give NCT ids (digest trial NCT03008590), --from-file, or --search WORDS")
     # Every id is checked before anything is fetched: a typo costs no request.
-    wanted = [ctgov.parse_id(text, field="NCT id") for text in ids]
+    try:
+        wanted = [ctgov.parse_id(text, field="NCT id") for text in ids]
+    except TrialError as exc:  # typed on the command line: a usage mistake (a file's bad id is the file's)
+        raise OptionError(exc.problem, field=exc.field) from None
     if from_file is not None:
         wanted += ctgov.ids_from_file(from_file)
 
@@ -120,7 +123,7 @@ def _search(base: str, term: str, statuses: str | None, limit: int) -> None:
     from digest import ctgov
 
     if not term.strip():
-        raise TrialError("--search needs words to look for, e.g. --search \"low dose naltrexone\"")
+        raise OptionError("--search needs words to look for, e.g. --search \"low dose naltrexone\"")
     wanted = []
     for text in (statuses or "").split(","):
         if not text.strip():
@@ -128,7 +131,7 @@ def _search(base: str, term: str, statuses: str | None, limit: int) -> None:
         value = "_".join(text.replace("-", " ").replace(",", " ").split()).upper()
         if value not in ctgov.STATUS_LABELS:
             known = ", ".join(v.lower().replace("_", "-") for v in ctgov.STATUS_LABELS)
-            raise TrialError(f"{text.strip()!r} is not a study status; one of: {known}", field="--status")
+            raise OptionError(f"{text.strip()!r} is not a study status; one of: {known}", field="--status")
         wanted.append(value)
     with ctgov.Client(base, None) as client:
         studies, total = client.search(term.strip(), wanted, limit)
