@@ -224,6 +224,7 @@ class Result:
     images: tuple[Image, ...]  # local files the email links to, to be uploaded under asset_base_url
     page: Any = None  # digest.page.Page: the HTML parsed once, for the checks, the link checker and the preview
     findings: list[Finding] = field(default_factory=list)
+    flowed: str = ""  # the text part as format=flowed (RFC 3676), for the .eml: see render.text_parts
 
     @property
     def subject(self) -> str:
