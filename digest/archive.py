@@ -100,9 +100,9 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
 
 
 def issue_files(root: Path) -> list[Path]:
-    folder = root / "issues"
-    # Not hidden files: editors keep their backups and locks beside the file as .name.yaml…
-    return sorted(p for p in (*folder.glob("*.yaml"), *folder.glob("*.yml")) if p.is_file() and not p.name.startswith("."))
+    from digest.files import issue_files as files_in
+
+    return files_in(root / "issues")
 
 
 # -- read -------------------------------------------------------------------------------------------------

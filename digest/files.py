@@ -48,6 +48,12 @@ def read_bytes(path: Path, error: type[DigestError] = DigestError, missing: str 
     return data
 
 
+def issue_files(folder: Path) -> list[Path]:
+    """The issue files of a newsletter's issues/ folder, by name; not hidden ones: editors keep their backups
+    and locks beside the file as .name.yaml…"""
+    return sorted(p for p in (*folder.glob("*.yaml"), *folder.glob("*.yml")) if p.is_file() and not p.name.startswith("."))
+
+
 def read_up_to(fd: int, size: int) -> bytes:
     chunks = []
     while size > 0 and (chunk := os.read(fd, min(size, 1 << 20))):
