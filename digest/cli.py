@@ -138,7 +138,7 @@ def new(title, date_text, issues_dir):
 @cli.command()
 @click.argument("ids", nargs=-1, metavar="[NCT_ID]...")
 @click.option("--issue", "issue_path", type=existing_file, help="The issue file to add the trials to, after its last entry (default: print the entries).")
-@click.option("--section", metavar="NAME", help="With --issue: add them to the section with this heading (made if the issue has none).")
+@click.option("--section", metavar="NAME", help="With --issue: add them to the section with this heading (made if the issue has no such section).")
 @click.option("--from-file", type=existing_file, help="Read NCT ids from this file, one a line (blank lines and # notes are ignored).")
 @click.option("--max-chars", default=600, show_default=True, type=click.IntRange(min=100),
               help="Longest quote from the study's summary; it is cut after a whole sentence.")

@@ -36,6 +36,8 @@ class Featured:
     date: datetime.date  # the issue's
     status: str | None  # as the entry says it, if it does
     phase: str | None
+    institution: str | None = None  # the names the newsletter gave the trial, for an update to use again
+    title: str | None = None
 
 
 @dataclass
@@ -81,8 +83,8 @@ def read_covered(paths: Iterable[Path]) -> Covered:
             fields = {k.value: v.value for k, v in item.value if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)}
             nct_id = (fields.get("nct_id") or "").strip().upper() or study_id_in(fields.get("link") or "")
             if nct_id:
-                found.append(Featured(nct_id, path, item.start_mark.line + 1, where, date,
-                                      (fields.get("status") or "").strip() or None, (fields.get("phase") or "").strip() or None))
+                said = {name: (fields.get(name) or "").strip() or None for name in ("status", "phase", "institution", "title")}
+                found.append(Featured(nct_id, path, item.start_mark.line + 1, where, date, **said))
         for text in _scalars(root):
             covered.named.update(m.group(1).upper() for m in _STUDY_LINK.finditer(text))
     covered.named.update(f.nct_id for f in found)

@@ -41,6 +41,7 @@ MAX_ANSWER = 10 * 1024 * 1024  # a study record is ~50 KB; a search page of 1,00
 WORKERS = 4  # studies fetched at once: fast for a handful, gentle on a service with an unpublished rate limit
 PAGE_SIZE = 1000  # studies a page of a whole search asks for: the API's most (with a few fields, ~300 KB)
 MAX_FOUND = 10_000  # a whole search that finds more is too broad to read through, and would take minutes
+MAX_PAGES = 200  # … and so is one of more pages (the API's are up to 1,000 studies; a mirror's may be smaller)
 FRESH = 12 * 3600  # seconds a copy stays good enough for --new and --updates: the registry changes daily
 # The fields a page of a whole search carries: enough for the table, its dates checked here too.
 SEARCH_FIELDS = "NCTId,BriefTitle,OfficialTitle,OverallStatus,LeadSponsorName,StudyFirstPostDate,LastUpdatePostDate"
@@ -374,8 +375,9 @@ class Client:
             if pages == 1 and isinstance(page.get("totalCount"), int):
                 total = page["totalCount"]
             found += page["studies"]
-            if len(found) > MAX_FOUND:
-                raise TrialError(f"more than {MAX_FOUND:,} studies match {term!r}: narrow the search (more words, or --status)")
+            if len(found) > MAX_FOUND or pages > MAX_PAGES:
+                many = f"{MAX_FOUND:,} studies" if len(found) > MAX_FOUND else f"{MAX_PAGES} pages of studies"
+                raise TrialError(f"more than {many} match {term!r}: narrow the search (more words, or --status)")
             token = page.get("nextPageToken")
             if progress:
                 guess = max(pages + 1, -(-total // max(1, len(page["studies"])))) if total is not None else None

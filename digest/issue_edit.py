@@ -122,14 +122,8 @@ def append_entries(issue: IssueFile, entries: list[dict], section: str | None = 
     text = issue.text
     lines = _lines(text)
     newline = "\r\n" if "\r\n" in text else "\n"
-    if section is None:
-        if issue.entries is None:
-            names = ", ".join(repr(s.heading) for s in issue.sections) or "none yet"
-            raise IssueError(f"has no 'entries:' of its own, only sections: say which one the trials go in with "
-                             f"--section NAME (the sections: {names})", issue.path)
-        target = issue.entries
-    else:
-        target = section_named(issue, section)
+    check_target(issue, section)
+    target = issue.entries if section is None else section_named(issue, section)
     if target is not None:
         end, block = _into_list(issue, target, entries, lines, newline)
     else:
@@ -140,6 +134,15 @@ def append_entries(issue: IssueFile, entries: list[dict], section: str | None = 
     result = head + block + text[len(head):]
     _check(issue, result, entries, target, section)
     return result
+
+
+def check_target(issue: IssueFile, section: str | None) -> None:
+    """An IssueError if entries cannot go where `section` says (None: the issue's own `entries:`); said before
+    anything is fetched."""
+    if section is None and issue.entries is None:
+        names = ", ".join(repr(s.heading) for s in issue.sections)
+        raise IssueError("has no 'entries:' of its own, only sections: say which one the trials go in with --section NAME "
+                         + (f"(the sections: {names})" if names else "(a new one is made)"), issue.path)
 
 
 def _into_list(issue: IssueFile, target: EntryList, entries: list[dict], lines: list[str], newline: str) -> tuple[int, str]:

@@ -346,7 +346,7 @@ def test_with_an_issue_the_news_become_an_updates_section_and_a_mere_update_is_l
     assert result.stderr.splitlines()[-3:] == [
         "2 of the 2 trials the issues have featured changed (since the issue that featured each)",
         "1 of them only had their record updated: not added (nothing a reader would notice)",
-        f"Added NCT01000001 (VA Office of Research and Development) to {news.issue} (section 'Updates on trials we covered')",
+        f"Added NCT01000001 (One) to {news.issue} (section 'Updates on trials we covered')",
     ]
     assert news.issue.read_text(encoding="utf-8").startswith(before)
     read = read_issue(news.issue, load_config(news.config))
@@ -354,6 +354,7 @@ def test_with_an_issue_the_news_become_an_updates_section_and_a_mere_update_is_l
     assert section.heading == "Updates on trials we covered"
     (entry,) = section.entries
     assert (entry.nct_id, entry.status, entry.field) == ("NCT01000001", "Completed", "sections[1].entries[1]")
+    assert (entry.institution, entry.title) == ("One", "Naltrexone one, again")  # as the newsletter named it
     assert entry.summary.plain == ("Since we covered this trial on 4 June 2024, its status changed from Active, not recruiting "
                                    "to Completed; its results were posted on 1 July 2024.")
     assert digest.build(news.issue).ok
@@ -378,10 +379,10 @@ def test_updates_offline_come_from_the_saved_copies_with_a_warning(news, server)
     [
         (["--updates", "NCT01000001"], "--updates follows every trial the issues have featured: give no ids and no --search"),
         (["--new"], "--new lists the new trials of a search: add --search WORDS"),
-        (["NCT01000001", "--since", "2024-01-01"], "--since: --since only dates --new and --updates"),
-        (["NCT01000001", "--format", "json"], "--format: --format json is for --new and --updates"),
-        (["--search", "x", "--new", "--limit", "5"], "--limit: --limit shortens a plain --search; --new lists every new trial"),
-        (["NCT01000001", "--section", "New"], "--section: --section names a section of the issue given with --issue"),
+        (["NCT01000001", "--since", "2024-01-01"], "--since: only dates --new and --updates"),
+        (["NCT01000001", "--format", "json"], "--format: json is for --new and --updates"),
+        (["--search", "x", "--new", "--limit", "5"], "--limit: shortens a plain --search; --new lists every new trial"),
+        (["NCT01000001", "--section", "New"], "--section: names a section of the issue given with --issue"),
     ],
 )
 def test_options_that_do_not_go_together_are_one_line(news, server, args, message):
@@ -413,3 +414,26 @@ def test_read_covered_knows_each_trial_s_entries_and_every_link(news):
     with pytest.raises(IssueError):
         read_covered([news.root / "issues" / "missing.yaml"])
     assert yaml.safe_load(JUNE)["sections"][0]["heading"] == "Updates on trials we covered"
+
+
+def test_an_issue_of_sections_only_says_so_before_any_request(news, server):
+    news.write_issue("subject: S\ndate: 2024-07-01\nsections:\n  - heading: New trials\n    entries:\n")
+    result = run("--search", "naltrexone", "--new", "--issue", str(news.issue))
+    assert result.exit_code == 1
+    assert result.stderr == ("issues/test-issue.yaml: has no 'entries:' of its own, only sections: say which one the trials go in "
+                             "with --section NAME (the sections: 'New trials')\n")
+    assert server.requests == []
+    assert run("--updates", "--issue", str(news.issue)).exit_code == 0  # an updates section is made
+
+
+@pytest.mark.parametrize("limit, message", [("MAX_FOUND", "more than 3 studies match 'naltrexone'"),
+                                            ("MAX_PAGES", "more than 3 pages of studies match 'naltrexone'")])
+def test_a_search_too_broad_to_read_through_stops_with_one_line(news, server, monkeypatch, limit, message):
+    from digest import ctgov
+
+    monkeypatch.setattr(ctgov, limit, 3)
+    monkeypatch.setattr(ctgov, "PAGE_SIZE", 1)
+    result = run("--search", "naltrexone", "--new")
+    assert result.exit_code == 1
+    assert result.stderr == f"{message}: narrow the search (more words, or --status)\n"
+    assert len(server.searches()) == 4

@@ -33,14 +33,14 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
     if search is None and statuses:
         raise TrialError("--status only filters a --search")
     if since is not None and not (new or updates):
-        raise TrialError("--since only dates --new and --updates", field="--since")
+        raise TrialError("only dates --new and --updates", field="--since")
     if fmt != "text" and not (new or updates):
-        raise TrialError("--format json is for --new and --updates", field="--format")
+        raise TrialError("json is for --new and --updates", field="--format")
     if limit is not None and (new or search is None):
-        raise TrialError("--limit shortens a plain --search; --new lists every new trial" if new else
-                         "--limit only shortens a --search", field="--limit")
+        raise TrialError("shortens a plain --search; --new lists every new trial" if new else "only shortens a --search",
+                         field="--limit")
     if section is not None and issue_path is None:
-        raise TrialError("--section names a section of the issue given with --issue", field="--section")
+        raise TrialError("names a section of the issue given with --issue", field="--section")
     if section is not None and not section.strip():
         raise TrialError("needs the heading of a section, e.g. --section \"New trials\"", field="--section")
     if search is None and not ids and from_file is None and not updates:
@@ -55,21 +55,18 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
     base = ctgov.api_base(newsletter)
     if search is not None and not new:
         return _search(base, search, statuses, limit or LIMIT)
-    if issue_path is not None:
-        from digest.issue_edit import open_issue
+    issue = None
+    if issue_path is not None:  # a broken issue, or one without a place for the entries, is said before any request
+        from digest.issue_edit import check_target, open_issue
 
-        open_issue(issue_path)  # a broken issue is said before anything is fetched
+        issue = open_issue(issue_path)
+        check_target(issue, section if section is not None or not updates else UPDATES_SECTION)
     adder = _Adder(newsletter, issue_path, max_chars, quote, section)
     if new:
         return _new(base, search, statuses, since_date, newsletter, issue_path, refresh, fmt, adder)
     if updates:
         return _updates(base, since_date, newsletter, issue_path, refresh, fmt, adder)
 
-    issue = None
-    if issue_path is not None:
-        from digest.issue_edit import open_issue
-
-        issue = open_issue(issue_path)
     to_fetch = []
     for nct_id in wanted:
         if nct_id in to_fetch:
@@ -223,7 +220,7 @@ def _new(base, term, statuses, since, newsletter, issue_path, refresh, fmt, adde
     with ctgov.Client(base, ctgov.cache_dir(), refresh=refresh, usable=adder.make, notify=_warn, fresh=ctgov.FRESH) as client:
         with _Progress("Searching ClinicalTrials.gov") as progress:
             studies, total = client.search_all(term, wanted, since, progress)
-        rows, covered_count, older = [], 0, 0
+        rows, covered_count, older, listed = [], 0, 0, set()
         for study in studies:
             why = ctgov.why_listed(study, since)
             first, last = ctgov.first_posted(study), ctgov.last_updated(study)
@@ -233,7 +230,8 @@ def _new(base, term, statuses, since, newsletter, issue_path, refresh, fmt, adde
                 older += 1  # the API was asked for these dates: a server that ignores the filter sends them anyway
             elif row["nct_id"] in named:
                 covered_count += 1
-            elif row["nct_id"] not in (r["nct_id"] for r in rows):
+            elif row["nct_id"] not in listed:  # a study that moved between pages while they were read
+                listed.add(row["nct_id"])
                 rows.append({**row, "why": why})
         rows.sort(key=lambda r: r["first_posted" if r["why"] == "new" else "last_updated"], reverse=True)
         rows.sort(key=lambda r: r["why"] != "new")  # new first, then updated; newest first within each
@@ -261,7 +259,7 @@ def _new(base, term, statuses, since, newsletter, issue_path, refresh, fmt, adde
               f"{'is' if covered_count == 1 else 'are'} already in an issue" + (f" and {older} not new" if older else ""))
         return
     counts = [f"{n} {why}" for why in ("new", "updated") if (n := sum(r["why"] == why for r in rows))]
-    _warn(f"{' and '.join(counts)} since {since_text}; {covered_count} more already in an issue"
+    _warn(f"{' and '.join(counts)} since {since_text}" + (f"; {covered_count} more already in an issue" if covered_count else "")
           + ("" if issue_path is not None else ". Add them with --issue FILE"))
     if made:
         adder.add(made)
@@ -312,7 +310,10 @@ def _updates(base, since, newsletter, issue_path, refresh, fmt, adder: _Adder) -
                 continue
             report.append((feature, study, changes))
             if issue_path is not None and any(c.what in cov.NEWS for c in changes):
-                made.append((feature.nct_id, *adder.make(study, feature.nct_id, cov.update_summary(feature, changes))))
+                entry, notes = adder.make(study, feature.nct_id, cov.update_summary(feature, changes))
+                # The names readers already know the trial by, from the entry that featured it.
+                entry.update({name: value for name in ("institution", "title") if (value := getattr(feature, name))})
+                made.append((feature.nct_id, entry, notes))
         stale = _stale(client)
 
     if fmt == "json":
