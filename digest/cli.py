@@ -210,6 +210,7 @@ def new(title, date_text, issues_dir):
     "digest trial --search \"low dose naltrexone\" --status recruiting"))
 @click.argument("ids", nargs=-1, metavar="[NCT_ID]...")
 @click.option("--issue", "issue_path", type=a_file, help="The issue file to add the trials to, after its last entry (default: print the entries).")
+@click.option("--section", metavar="NAME", help="With --issue: add them to the section with this heading (made if the issue has no such section).")
 @click.option("--from-file", type=a_file, help="Read NCT ids from this file, one a line (blank lines and # notes are ignored).")
 @click.option("--max-chars", default=600, show_default=True, type=click.IntRange(min=100),
               help="Longest quote from the study's summary; it is cut after a whole sentence.")
@@ -217,18 +218,28 @@ def new(title, date_text, issues_dir):
               help="Quote the study's brief summary or its detailed description.")
 @click.option("--search", metavar="WORDS", help="List the studies that match WORDS instead of adding any.")
 @click.option("--status", "statuses", metavar="STATUS", help="With --search: only studies with this status, e.g. recruiting (several: recruiting,completed).")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="With --search: how many studies to list.")
+@click.option("--limit", type=click.IntRange(1, 1000), help="With --search: how many studies to list.  [default: 20]")
+@click.option("--new", is_flag=True, help="With --search: every matching study first posted or updated since the last issue, "
+              "less the trials any issue already has.")
+@click.option("--updates", is_flag=True, help="What changed (status, results, phase, enrolment) in each trial the issues have "
+              "featured, since the issue that featured it; with --issue, an entry for each in an updates section.")
+@click.option("--since", metavar="YYYY-MM-DD", help="With --new: from this day instead of the newest issue's date. "
+              "With --updates: only trials whose record was updated on or after it.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="With --new or --updates: a table and lines for people, or JSON for scripts.")
 @click.option("--refresh", is_flag=True, help="Fetch the studies again, even those saved by an earlier run.")
 @click.option("--config", "config_path", type=a_file, help="The newsletter's digest.toml (default: found next to or above the issue).")
-def trial(ids, issue_path, from_file, max_chars, quote, search, statuses, limit, refresh, config_path):
-    """Add an entry for each trial (NCT id) from ClinicalTrials.gov to an issue, or --search for trials.
+def trial(ids, issue_path, section, from_file, max_chars, quote, search, statuses, limit, new, updates, since, fmt, refresh, config_path):
+    """Add an entry for each trial (NCT id) from ClinicalTrials.gov to an issue, --search for trials, list the
+    --new ones since the last issue, or the --updates of those already covered.
 
     Studies are fetched from https://clinicaltrials.gov, or from clinicaltrials_api in digest.toml; the
     environment variable DIGEST_CTGOV_URL, when set, wins over both (a mirror, or a test server).
     """
     from digest.commands.trial import trial as run
 
-    run(list(ids), from_file, issue_path, config_path, max_chars, search, statuses, limit, refresh, quote)
+    run(list(ids), from_file, issue_path, config_path, max_chars, search, statuses, limit, refresh, quote,
+        new=new, since=since, updates=updates, fmt=fmt, section=section)
 
 
 @cli.command(short_help="Send yourself a test copy of an issue.", epilog=_examples(

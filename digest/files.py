@@ -48,6 +48,12 @@ def read_bytes(path: Path, error: type[DigestError] = DigestError, missing: str 
     return data
 
 
+def issue_files(folder: Path) -> list[Path]:
+    """The issue files of a newsletter's issues/ folder, by name; not hidden ones: editors keep their backups
+    and locks beside the file as .name.yaml…"""
+    return sorted(p for p in (*folder.glob("*.yaml"), *folder.glob("*.yml")) if p.is_file() and not p.name.startswith("."))
+
+
 def read_up_to(fd: int, size: int) -> bytes:
     chunks = []
     while size > 0 and (chunk := os.read(fd, min(size, 1 << 20))):
@@ -231,13 +237,6 @@ def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError
         raise error("already exists: choose another title or date", path) from None
     except OSError as exc:
         raise error(f"cannot be written ({exc.strerror})", path) from None
-
-
-def issue_files(folder: Path) -> list[Path]:
-    """The issue files of a folder, in order of name: *.yaml and *.yml, not hidden (editors keep their
-    backups and locks beside the file as .name.yaml…)."""
-    folder = Path(folder)
-    return sorted(p for p in (*folder.glob("*.yaml"), *folder.glob("*.yml")) if p.is_file() and not p.name.startswith("."))
 
 
 def expand_folders(paths: list[Path], error: type[DigestError] = DigestError) -> list[Path]:

@@ -125,8 +125,9 @@ class _Layout:
                 if item and indent >= key_col:
                     self.stack.append(_Frame("seq", indent, path, number))
                 elif key and indent > key_col:
-                    if path == "entries":
-                        return Mistake(number, "entries[1]", f"each entry starts with '- ' before its first field: "
+                    if path.rpartition(".")[2] in ("entries", "sections"):
+                        what = "entry" if path.endswith("entries") else "section"
+                        return Mistake(number, f"{path}[1]", f"each {what} starts with '- ' before its first field: "
                                                              f"'{' ' * max(indent - 2, 0)}- {key.group(2)}: …'")
                     self.stack.append(_Frame("map", indent, path, number))
                 elif not item and not key and not glued:
@@ -184,7 +185,7 @@ class _Layout:
                 return Mistake(number, None, "a line starting with '- ' where no list can start: indent it like the "
                                              "lines it belongs with, or take the '- ' away")
             nearest = min(seqs, key=lambda f: (abs(f.col - indent), -f.col))
-            what = "entry" if nearest.path == "entries" else "item"
+            what = {"entries": "entry", "sections": "section"}.get(nearest.path.rpartition(".")[2], "item")
             return Mistake(number, f"{nearest.path}[{nearest.count + 1}]",
                            f"start this {what}'s '- ' in the same column as the '- ' on line {nearest.line} "
                            f"({_spaces(nearest.col)}, not {indent})")
@@ -203,6 +204,8 @@ class _Layout:
             return self.field(number, frame, inner.group(2), inner.group(3))
         if not rest.strip():  # the item's fields may follow on the next lines
             self.pending = ("empty", _Frame("map", indent, path, number), number, "", indent)
+        elif (first := rest.split()[0]) in self.top_fields | self.entry_fields:
+            return Mistake(number, f"{path}.{first}", f"put ':' after '{first}': '{first}: {rest[len(first):].strip()}'")
         return None
 
     def key(self, number: int, indent: int, name: str, value: str | None) -> Mistake | None:

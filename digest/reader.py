@@ -17,10 +17,13 @@ from digest.assets import resolve_image
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
-from digest.model import Entry, Issue, Newsletter, SourceMap, Text
+from digest.model import Entry, Issue, Newsletter, Section, SourceMap, Text
 from digest.platforms import FIRST_NAME
 
-ISSUE_FIELDS = {"subject": True, "preheader": True, "date": True, "intro": True, "entries": True, "outro": False, "greeting": False}
+# `entries` or `sections` (or both): checked in `issue`, since the mapping knows only one field at a time.
+ISSUE_FIELDS = {"subject": True, "preheader": True, "date": True, "intro": True, "entries": False, "sections": False,
+                "outro": False, "greeting": False}
+SECTION_FIELDS = {"heading": True, "entries": True}
 ENTRY_FIELDS = {
     "institution": True,
     "title": True,
@@ -66,12 +69,13 @@ class _IssueReader:
     def issue(self) -> Issue:
         root = self.compose()
         fields = self.mapping(root, None, ISSUE_FIELDS)
-        entries_node = fields["entries"][1]
-        if not isinstance(entries_node, yaml.SequenceNode):
-            if _is_null(entries_node):
-                entries_node = yaml.SequenceNode("tag:yaml.org,2002:seq", [], entries_node.start_mark)
-            else:
-                raise self.error(entries_node, "entries", "must be a list of entries, each starting with '- institution:'")
+        if "entries" not in fields and "sections" not in fields:
+            raise self.error(root, "entries", "is missing: list the entries under 'entries:' (or under headings, with 'sections:')")
+        sections = []
+        if "entries" in fields:  # the entries without a heading come first, wherever the key is
+            sections.append(Section(None, self.entries(fields["entries"][1], ""), "entries", _line(fields["entries"][0])))
+        if "sections" in fields:
+            sections += self.sections(fields["sections"][1])
         return Issue(
             path=self.path,
             slug=slug_for(self.path),
@@ -79,11 +83,40 @@ class _IssueReader:
             preheader=self.line_text(fields, "preheader"),
             date=self.date(fields["date"][1]),
             intro=self.markdown(fields, "intro"),
-            entries=tuple(self.entry(node, i) for i, node in enumerate(entries_node.value)),
+            entries=tuple(entry for section in sections for entry in section.entries),
             outro=self.markdown(fields, "outro") if "outro" in fields else None,
             greeting=self.greeting(fields) if "greeting" in fields else None,
+            sections=tuple(sections),
             source=self.source,
         )
+
+    def entries(self, node: yaml.Node, where: str) -> tuple[Entry, ...]:
+        """The list under an `entries:` key; `where` is "" for the issue's own, "sections[2]." for a section's."""
+        if _is_null(node):  # `entries:` with nothing under it yet
+            return ()
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, f"{where}entries", "must be a list of entries, each starting with '- institution:'")
+        return tuple(self.entry(item, f"{where}entries[{i}]") for i, item in enumerate(node.value, 1))
+
+    def sections(self, node: yaml.Node) -> list[Section]:
+        if _is_null(node):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, "sections", "must be a list of sections, each starting with '- heading:'")
+        sections: list[Section] = []
+        for i, item in enumerate(node.value, 1):
+            where = f"sections[{i}]"
+            self.source.keys[where] = _line(item)
+            if not isinstance(item, yaml.MappingNode):
+                raise self.error(item, where, "each section is a heading and its entries: '- heading: …' then 'entries:'")
+            fields = self.mapping(item, where, SECTION_FIELDS)
+            heading = self.line_text(fields, "heading", where)
+            for other in sections:
+                if other.heading.casefold() == heading.casefold():
+                    raise self.error(fields["heading"][1], f"{where}.heading", f"the same heading as {other.field} "
+                                     f"(line {other.line}): give each section its own, or put their entries together")
+            sections.append(Section(heading, self.entries(fields["entries"][1], f"{where}."), where, _line(item)))
+        return sections
 
     def compose(self) -> yaml.Node:
         data = read_bytes(self.path, IssueError, missing="no such issue file")
@@ -125,7 +158,8 @@ class _IssueReader:
                 first = _line(fields[name][0])
                 if where is None:
                     raise self.error(key, label, f"appears twice (first on line {first}): delete one of them")
-                raise self.error(key, label, f"appears twice in this entry (first on line {first}): if a new entry "
+                kind = _kind(where)
+                raise self.error(key, label, f"appears twice in this {kind} (first on line {first}): if a new {kind} "
                                              f"starts here, put '- ' before '{name}:' as on line {_line(node)}; "
                                              "if not, delete one of them")
             fields[name] = (key, value)
@@ -138,8 +172,9 @@ class _IssueReader:
             if required and name not in fields:
                 needed = ", ".join(n for n, r in spec.items() if r)
                 # `- institution: …` then `- title: …`: a '- ' too many splits one entry in two.
-                split = f"; only an entry's first field starts with '- '" if where and len(fields) == 1 else ""
-                hint = f" (an entry needs {needed}{split})" if where else ""
+                kind = _kind(where) if where else ""
+                split = "; only an entry's first field starts with '- '" if kind == "entry" and len(fields) == 1 else ""
+                hint = f" ({'an' if kind == 'entry' else 'a'} {kind} needs {needed}{split})" if where else ""
                 raise self.error(node, f"{where}.{name}" if where else name, f"is missing{hint}")
         return fields
 
@@ -214,8 +249,7 @@ class _IssueReader:
         except ValueError:
             raise self.error(node, "date", f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-05-14") from None
 
-    def entry(self, node: yaml.Node, index: int) -> Entry:
-        where = f"entries[{index + 1}]"
+    def entry(self, node: yaml.Node, where: str) -> Entry:
         self.source.keys[where] = _line(node)
         if _is_null(node):
             raise self.error(node, where, "an entry with nothing after its '- ': write its fields (institution, "
@@ -269,6 +303,7 @@ class _IssueReader:
             status=optional.get("status"),
             phase=optional.get("phase"),
             conditions=conditions,
+            field=where,
         )
 
 
@@ -281,7 +316,8 @@ def syntax_error(text: str, exc: yaml.MarkedYAMLError, path: Path) -> IssueError
     markdown = (exc.problem or "").startswith("'*") and "&" not in text
     ours = isinstance(exc, yaml.composer.ComposerError) and not markdown
     if mark is not None and not ours:
-        found = mistakes.yaml_mistake(text, mark.line + 1, context_line, exc.problem, exc.context, ISSUE_FIELDS, ENTRY_FIELDS)
+        found = mistakes.yaml_mistake(text, mark.line + 1, context_line, exc.problem, exc.context,
+                                      {**ISSUE_FIELDS, **SECTION_FIELDS}, ENTRY_FIELDS)
         if found:
             return IssueError(found.problem, path, found.line, found.field)
     problem = exc.problem or exc.context or "not valid YAML"
@@ -289,6 +325,11 @@ def syntax_error(text: str, exc: yaml.MarkedYAMLError, path: Path) -> IssueError
     if mark and _char_at(text, mark.line, mark.column) == "\t":
         problem = "a tab character: indent with spaces"
     return IssueError(f"YAML syntax: {problem}", path, mark.line + 1 if mark else None)
+
+
+def _kind(where: str) -> str:
+    """What a list item is, from its field's name: "sections[2].entries[1]" is an entry, "sections[2]" a section."""
+    return "section" if where.rpartition(".")[2].startswith("sections[") else "entry"
 
 
 def _char_at(text: str, line: int, column: int) -> str:

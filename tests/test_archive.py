@@ -68,6 +68,15 @@ entries:
       Half of the patients take LDN and half take a placebo, and neither they nor their doctors know which.
     link: https://clinicaltrials.gov/study/NCT02806440
     link_label: Read the study record
+sections:
+  - heading: Updates on trials we covered
+    entries:
+      - institution: VA Boston Healthcare System
+        title: Low-Dose Naltrexone for Chronic Pain in Arthritis
+        status: Completed
+        summary: |
+          The trial has finished; its results are on the study record.
+        link: https://clinicaltrials.gov/study/NCT03008590
 """
 
 PLACEHOLDERS = ("*|", "|*", "{{", "}}", "{$", "{%")

@@ -395,3 +395,45 @@ def test_whatever_fails_to_parse_is_explained_without_a_traceback(yaml_text, tom
         assert found is None or "\n" not in found.problem
     except RecursionError:
         pass
+
+
+SECTIONS = """\
+subject: A subject line that is long enough
+preheader: A preheader that is long enough to pass the checks we run.
+date: 2024-05-14
+intro: Hello readers.
+sections:
+  - heading: New trials
+    entries:
+      - institution: Test University
+        title: A trial of something
+        summary: Our words.
+        link: https://clinicaltrials.gov/study/NCT00000001
+  - heading: Updates
+    entries:
+      - institution: Other University
+        title: Another trial
+        summary: Some words.
+        link: https://clinicaltrials.gov/study/NCT00000002
+"""
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("        title: A trial of something", "       title: A trial of something",
+     "9: sections[1].entries[1].title: indent this line like 'institution:' on line 8 (8 spaces, not 7)"),
+    ("  - heading: Updates", "   - heading: Updates",
+     "12: sections[2]: start this section's '- ' in the same column as the '- ' on line 6 (2 spaces, not 3)"),
+    ("  - heading: Updates", "    heading: Updates",
+     "12: sections[1].heading: appears twice in this section (first on line 6): if a new section starts here, put "
+     "'- ' before 'heading:' as on line 6; if not, delete one of them"),
+    ("    entries:\n      - institution: Other", "    entries:\n        institution: Other",
+     "14: sections[2].entries: must be a list of entries, each starting with '- institution:'"),
+    ("  - heading: New trials", "  - heading New trials",
+     "6: sections[1].heading: put ':' after 'heading': 'heading: New trials'"),
+])
+def test_mistakes_in_sections_too(newsletter, old, new, expected):
+    assert old in SECTIONS
+    newsletter.issue.write_text(SECTIONS.replace(old, new, 1), encoding="utf-8")
+    result = build(newsletter.root)
+    assert result.exit_code == 1
+    assert result.stderr == f"issues/test-issue.yaml:{expected}\n"

@@ -362,7 +362,7 @@ def test_theme_copy_to_a_folder_of_its_own_then_list(newsletter):
 # --- the docs ---------------------------------------------------------------------------------------------
 
 # The name each type of the context goes by in docs/themes.md.
-DOC_NAMES = {"Newsletter": "newsletter", "Issue": "issue", "Entry": "entry", "SocialLink": "link", "Image": "image",
+DOC_NAMES = {"Newsletter": "newsletter", "Issue": "issue", "Section": "section", "Entry": "entry", "SocialLink": "link", "Image": "image",
              "Text": "text", "Colours": "colours", "Theme": "theme", "SocialNetwork": "network", "SourceMap": "sourcemap"}
 
 

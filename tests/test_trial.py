@@ -207,7 +207,9 @@ def test_search_says_when_there_are_more_or_none(registry):
     assert result.stderr == "Showing 1 of 438 studies (--limit shows more). Add one with: digest trial NCT02806440 --issue FILE\n"
     registry.queued.clear()
     registry.queue("/api/v2/studies", 200, {"studies": []})
-    assert run("trial", "--search", "nothing at all").stderr == "No studies found.\n"
+    result = run("trial", "--search", "nothing at all", "--status", "recruiting")
+    assert result.exit_code == 1
+    assert result.stderr == "no studies on ClinicalTrials.gov match 'nothing at all' with the status Recruiting\n"
 
 
 @pytest.mark.parametrize(
