@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.exceptions import BuildError, ConfigError, DigestError, IssueError, display_path
+from digest.files import expand_folders, issue_files as issue_files_in
 
 if TYPE_CHECKING:  # an unchanged rebuild imports as little as it can
     from digest.model import Issue, Newsletter
@@ -77,7 +78,7 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     if config_path is None:
         raise ConfigError("no digest.toml found in this folder or any folder above it (use --config, or run 'digest init')", start)
     root = config_path.resolve().parent
-    paths = [Path(p) for p in issue_paths] if issue_paths else issue_files(root)
+    paths = expand_folders(issue_paths, IssueError) if issue_paths else issue_files(root)
     if not paths:
         raise IssueError("has no issue files (*.yaml): nothing to publish", root / "issues")
     inputs = fingerprint(config_path, paths, feed)
@@ -100,9 +101,7 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
 
 
 def issue_files(root: Path) -> list[Path]:
-    folder = root / "issues"
-    # Not hidden files: editors keep their backups and locks beside the file as .name.yaml…
-    return sorted(p for p in (*folder.glob("*.yaml"), *folder.glob("*.yml")) if p.is_file() and not p.name.startswith("."))
+    return issue_files_in(root / "issues")
 
 
 # -- read -------------------------------------------------------------------------------------------------

@@ -31,13 +31,9 @@ def copy_text(text: str) -> None:
                 break
             time.sleep(0.05)
     except pyperclip.PyperclipException:
-        raise ClipboardError(
-            "no clipboard here (no desktop session, or none of xclip, xsel, wl-copy installed): "
-            "copy it by hand instead (--stdout html prints the HTML)"
-        ) from None
+        raise ClipboardError("no clipboard here (no desktop session, or none of xclip, xsel, wl-copy installed)") from None
     if not taken:
-        raise ClipboardError("the clipboard did not take the text (is the desktop session still running?): "
-                             "copy it by hand instead (--stdout html prints the HTML)")
+        raise ClipboardError("the clipboard did not take the text (is the desktop session still running?)")
 
 
 @contextlib.contextmanager

@@ -30,6 +30,8 @@ TRIAL_INSTITUTIONS = ("sponsor", "facility")
 # "platform": the mail platform's web-version tag, none where it has none; "archive": the page in the
 # archive where the platform has no tag; "archive-always": the archive's page on every platform.
 VIEW_ONLINE = ("platform", "archive", "archive-always")
+# Networks an editor may know by an older name: the name the themes use now.
+_RENAMED = {"twitter": "x"}
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 
 
@@ -71,10 +73,15 @@ def _read_toml(path: Path) -> tuple[dict, SourceMap]:
     try:
         return _parse(text)
     except tomllib.TOMLDecodeError as exc:
+        from digest.mistakes import toml_mistake  # only for a file that does not parse
+
         message = str(exc)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         line = int(match.group(1)) if match else None
-        raise ConfigError(f"is not valid TOML: {message.split(' (at')[0]}", path, line) from None
+        problem = message.split(" (at")[0]
+        if found := toml_mistake(text, problem, line):
+            raise ConfigError(found.problem, path, found.line, found.field) from None
+        raise ConfigError(f"is not valid TOML: {problem}", path, line) from None
     except RecursionError:  # tomllib recurses once for each [ or { inside another
         raise ConfigError("is not valid TOML: lists or tables nested too deep", path) from None
 
@@ -364,8 +371,10 @@ class _ConfigReader:
             if platform not in theme.social:
                 import difflib  # only when something is misspelt: not on every run
 
-                near = difflib.get_close_matches(platform, theme.social, n=1)
-                hint = (f"did you mean '{near[0]}'?" if near else f"it knows {', '.join(theme.social) or 'none'} "
+                renamed = _RENAMED.get(platform)
+                near = [renamed] if renamed in theme.social else difflib.get_close_matches(platform, theme.social, n=1)
+                now = f" ({platform.capitalize()} is called {theme.social[renamed].label} now)" if renamed in theme.social else ""
+                hint = (f"did you mean '{near[0]}'?{now}" if near else f"it knows {', '.join(theme.social) or 'none'} "
                         f"(a network is added in {OWN}/{THEME_TOML}: see the Themes page of the docs)")
                 raise self.error(table + "platform", f"the {theme.name} theme has no {platform!r}; {hint}")
             network = theme.social[platform]

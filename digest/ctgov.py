@@ -39,6 +39,12 @@ SAY_WAIT = 5.0  # a wait longer than this is announced: a silent minute looks li
 MAX_REDIRECTS = 5
 MAX_ANSWER = 10 * 1024 * 1024  # a study record is ~50 KB; a search page of 1,000 studies ~3 MB
 WORKERS = 4  # studies fetched at once: fast for a handful, gentle on a service with an unpublished rate limit
+PAGE_SIZE = 1000  # studies a page of a whole search asks for: the API's most (with a few fields, ~300 KB)
+MAX_FOUND = 10_000  # a whole search that finds more is too broad to read through, and would take minutes
+MAX_PAGES = 200  # … and so is one of more pages (the API's are up to 1,000 studies; a mirror's may be smaller)
+FRESH = 12 * 3600  # seconds a copy stays good enough for --new and --updates: the registry changes daily
+# The fields a page of a whole search carries: enough for the table, its dates checked here too.
+SEARCH_FIELDS = "NCTId,BriefTitle,OfficialTitle,OverallStatus,LeadSponsorName,StudyFirstPostDate,LastUpdatePostDate"
 
 _ID = re.compile(r"NCT\d{8}", re.IGNORECASE)
 
@@ -96,6 +102,10 @@ def cache_dir() -> Path:
 
 # --- fetching ------------------------------------------------------------------------------------------------
 
+class Unreachable(TrialError):
+    """No answer at all (no connection, or none in time): where a saved copy exists, it can stand in."""
+
+
 def retry_delay(header: str | None, attempt: int, now: datetime.datetime | None = None) -> float:
     """Seconds to wait before retrying: the server's Retry-After (seconds or an HTTP date), else 1, 2, 4 … s.
 
@@ -117,18 +127,24 @@ def retry_delay(header: str | None, attempt: int, now: datetime.datetime | None 
 
 
 class Client:
-    """The API at `base`, with a disk cache of study records (None: no cache).
+    """The API at `base`, with a disk cache of study records and search pages (None: no cache).
 
     `usable(study, nct_id)` raises TrialError for a record that is no use (one that cannot make an entry):
-    such a record is not cached. `notify(line)` hears of long waits."""
+    such a record is not cached. `notify(line)` hears of long waits.
+
+    `fresh`: the age in seconds past which a saved copy is fetched again (None: a saved copy is always used,
+    as `digest trial NCT…` does). With it, a copy of any age stands in when ClinicalTrials.gov cannot be
+    reached, and `stale` lists what was served so: (what, the day it was saved)."""
 
     def __init__(self, base: str, cache: Path | None, *, refresh: bool = False, timeout: float | None = None,
                  deadline: float | None = None, usable: Callable[[dict, str], object] | None = None,
-                 notify: Callable[[str], None] | None = None):
-        self.base, self.cache, self.refresh = base, cache, refresh
+                 notify: Callable[[str], None] | None = None, fresh: float | None = None):
+        self.base, self.cache, self.refresh, self.fresh = base, cache, refresh, fresh
         self.timeout = TIMEOUT if timeout is None else timeout
         self.deadline = DEADLINE if deadline is None else deadline
         self.usable, self.notify = usable, notify
+        self.stale: list[tuple[str, datetime.date]] = []
+        self.oldest_copy: float | None = None  # the mtime of the oldest saved copy served, fresh or not
         self._http = None
         self._lock = threading.Lock()
 
@@ -195,9 +211,9 @@ class Client:
         except httpx.TimeoutException:
             late = time.monotonic() - started >= self.deadline
             seconds = self.deadline if late else self.timeout
-            raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer within {_seconds(seconds)}; try again later") from None
+            raise Unreachable(f"ClinicalTrials.gov ({self.base}) did not answer within {_seconds(seconds)}; try again later") from None
         except httpx.TransportError as exc:
-            raise TrialError(f"cannot reach ClinicalTrials.gov ({self.base}): {_reason(exc)}; check the internet connection") from None
+            raise Unreachable(f"cannot reach ClinicalTrials.gov ({self.base}): {_reason(exc)}; check the internet connection") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a broken answer or Location
             raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer properly ({exc}); try again later") from None
         except fetch.TooLarge:
@@ -205,22 +221,25 @@ class Client:
                              "study record is; try again later") from None
 
     def study(self, nct_id: str) -> dict:
-        """The study record of `nct_id`, from the cache when an earlier run saved it."""
+        """The study record of `nct_id`, from the cache when an earlier run saved it (recently enough)."""
         cached = self.cache / f"{nct_id}.json" if self.cache else None
-        if cached and not self.refresh:
+        saved = self._saved(cached)
+        if saved is not None and not self.refresh and self._fresh(saved[1]):
+            study, mtime = saved
             try:
-                study = _study_record(json.loads(read_bytes(cached, limit=MAX_ANSWER)))
-            except (DigestError, ValueError, RecursionError):
-                study = None  # not cached yet, or a damaged copy: fetch it
-            if study is not None:
-                try:
-                    if self.usable:
-                        self.usable(study, nct_id)
-                except TrialError as exc:
-                    saved = datetime.date.fromtimestamp(cached.stat().st_mtime)
-                    raise TrialError(f"{exc.problem} (this is the copy saved on {saved}: --refresh fetches it again)") from None
-                return study
-        answer = self._get(f"/api/v2/studies/{nct_id}")
+                if self.usable:
+                    self.usable(study, nct_id)
+            except TrialError as exc:
+                raise TrialError(f"{exc.problem} (this is the copy saved on {_day(mtime)}: --refresh fetches it again)") from None
+            self._served(mtime)
+            return study
+        try:
+            answer = self._get(f"/api/v2/studies/{nct_id}")
+        except Unreachable:
+            if saved is None or self.fresh is None:
+                raise
+            self._served(saved[1], stale=nct_id)
+            return saved[0]
         if answer.status == 404:
             raise TrialError(f"no study {nct_id} on ClinicalTrials.gov")
         if answer.status != 200:
@@ -232,21 +251,83 @@ class Client:
         if self.usable:
             self.usable(study, nct_id)
         if cached:
+            if saved is not None and last_updated(saved[0]) != last_updated(study):
+                self._keep_version(nct_id, saved[0])
             _save(cached, answer.body)
         return study
 
-    def studies(self, ids: list[str], progress=None) -> list[dict]:
-        """Several studies at once, in the order asked; `progress(n)` is called as each arrives.
+    def saved_version(self, nct_id: str, on_or_before: datetime.date) -> dict | None:
+        """The newest copy of the record this cache has seen that was current on `on_or_before` (by its last
+        update date), or None: what the record said on a past issue's day, when digest fetched it then."""
+        if not self.cache:
+            return None
+        best = None
+        folder = self.cache / "versions" / nct_id
+        candidates = sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []
+        for path in [self.cache / f"{nct_id}.json", *candidates]:
+            saved = self._saved(path)
+            day = last_updated(saved[0]) if saved else None
+            if day is not None and day <= on_or_before and (best is None or day > last_updated(best)):
+                best = saved[0]
+        return best
 
-        When several fail, the error raised is the first id's, so the message does not depend on timing."""
-        if len(ids) <= 1:
-            return [self.study(i) for i in ids]
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            futures = [pool.submit(self.study, i) for i in ids]
-            for _ in as_completed(futures):
+    def _keep_version(self, nct_id: str, study: dict) -> None:
+        # A record is replaced by a newer one: the older one is what an issue of its time saw.
+        day = last_updated(study)
+        if day is not None:
+            _save(self.cache / "versions" / nct_id / f"{day.isoformat()}.json", json.dumps(study).encode("utf-8"))
+
+    def _saved(self, path: Path | None) -> tuple[dict, float] | None:
+        if path is None:
+            return None
+        try:
+            data = read_bytes(path, limit=MAX_ANSWER)
+            return _study_record(json.loads(data)), path.stat().st_mtime
+        except (DigestError, ValueError, RecursionError, OSError):
+            return None  # not cached yet, or a damaged copy: fetch it
+
+    def _fresh(self, mtime: float) -> bool:
+        return self.fresh is None or time.time() - mtime <= self.fresh
+
+    def _served(self, mtime: float, stale: str | None = None) -> None:
+        with self._lock:
+            self.oldest_copy = mtime if self.oldest_copy is None else min(self.oldest_copy, mtime)
+            if stale:
+                self.stale.append((stale, _day(mtime)))
+
+    def studies(self, ids: list[str], progress: Callable[[int, int], None] | None = None,
+                keep_going: bool = False) -> list[dict]:
+        """Several studies at once, in the order asked; `progress(done, total)` is called as each arrives.
+
+        When several fail, the error raised is the first id's, so the message does not depend on timing.
+        `keep_going`: a study that cannot be had (no such study, a broken record, no answer and no saved copy)
+        is its TrialError in the list, unless none at all could be had: then the first id's error is raised."""
+        def one(nct_id: str):
+            try:
+                return self.study(nct_id)
+            except TrialError as exc:
+                if not keep_going:
+                    raise
+                return exc
+
+        with ThreadPoolExecutor(max_workers=min(WORKERS, max(1, len(ids)))) as pool:
+            futures = [pool.submit(one, i) for i in ids]
+            for done, _ in enumerate(as_completed(futures), 1):
                 if progress:
-                    progress(1)
-            return [future.result() for future in futures]
+                    progress(done, len(ids))
+            found = [future.result() for future in futures]
+        if found and all(isinstance(f, Unreachable) for f in found):
+            raise found[0]
+        return found
+
+    def count(self, term: str, statuses: list[str]) -> int:
+        """How many studies match `term` at all, whatever their dates (a page of one study, to ask)."""
+        params = {"query.term": term, "pageSize": 1, "countTotal": "true", "fields": "NCTId"}
+        if statuses:
+            params["filter.overallStatus"] = ",".join(statuses)
+        page = self._page(params, 1)
+        total = page.get("totalCount")
+        return total if isinstance(total, int) else len(page["studies"])
 
     def search(self, term: str, statuses: list[str], limit: int) -> tuple[list[dict], int | None]:
         """Studies matching `term` (the API's own relevance order) and how many match in all, when it says."""
@@ -271,6 +352,76 @@ class Client:
             raise TrialError("ClinicalTrials.gov sent a search result that is not a list of studies; try again later") from None
         total = page.get("totalCount")
         return found, total if isinstance(total, int) else None
+
+    def search_all(self, term: str, statuses: list[str], since: datetime.date | None = None,
+                   progress: Callable[[int, int | None], None] | None = None) -> tuple[list[dict], int | None]:
+        """Every study matching `term` (and first posted or updated on or after `since`): each page, followed
+        through `nextPageToken`, and how many the API says match. `progress(pages, pages_in_all)` is called as
+        each page arrives (the total is a guess from the first page's count, or None)."""
+        params = {"query.term": term, "pageSize": PAGE_SIZE, "countTotal": "true", "fields": SEARCH_FIELDS}
+        if statuses:
+            params["filter.overallStatus"] = ",".join(statuses)
+        if since is not None:
+            # Last updated on or after `since` includes first posted on or after it: a record's first posting
+            # is its first update. The dates are checked again on what comes back (see `is_new`).
+            params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since.isoformat()},MAX]"
+        found: list[dict] = []
+        total = None
+        tokens: set[str] = set()
+        pages = 0
+        while True:
+            page = self._page(params, pages + 1)
+            pages += 1
+            if pages == 1 and isinstance(page.get("totalCount"), int):
+                total = page["totalCount"]
+            found += page["studies"]
+            if len(found) > MAX_FOUND or pages > MAX_PAGES:
+                many = f"{MAX_FOUND:,} studies" if len(found) > MAX_FOUND else f"{MAX_PAGES} pages of studies"
+                raise TrialError(f"more than {many} match {term!r}: narrow the search (more words, or --status)")
+            token = page.get("nextPageToken")
+            if progress:
+                guess = max(pages + 1, -(-total // max(1, len(page["studies"])))) if total is not None else None
+                progress(pages, guess if token else pages)
+            if not token:
+                return found, total
+            if not isinstance(token, str) or token in tokens:
+                raise TrialError(f"ClinicalTrials.gov sent the same page token twice ({str(token)[:40]!r}, after page "
+                                 f"{pages}): the search would go round for ever; try again later")
+            tokens.add(token)
+            params = {**params, "pageToken": token}
+
+    def _page(self, params: dict, number: int) -> dict:
+        """One page of a search: from the cache when fresh, else fetched (a saved copy standing in offline)."""
+        import hashlib
+
+        key = hashlib.sha256(json.dumps(params, sort_keys=True).encode("utf-8")).hexdigest()[:32]
+        cached = self.cache / "search" / f"{key}.json" if self.cache else None
+        saved = None
+        if cached is not None:
+            try:
+                saved = _search_page(json.loads(read_bytes(cached, limit=MAX_ANSWER))), cached.stat().st_mtime
+            except (DigestError, ValueError, RecursionError, OSError):
+                saved = None
+        if saved is not None and not self.refresh and self._fresh(saved[1]) and self.fresh is not None:
+            self._served(saved[1])
+            return saved[0]
+        try:
+            answer = self._get("/api/v2/studies", params)
+        except Unreachable:
+            if saved is None or self.fresh is None:
+                raise
+            self._served(saved[1], stale=f"page {number} of the search")
+            return saved[0]
+        if answer.status != 200:
+            raise TrialError(f"ClinicalTrials.gov answered {answer.status} to the search ({answer.detail()})")
+        try:
+            page = _search_page(json.loads(answer.body))
+        except (ValueError, RecursionError):
+            raise TrialError(f"ClinicalTrials.gov sent page {number} of the search broken (not a list of studies); "
+                             "try again later") from None
+        if cached is not None:
+            _save(cached, answer.body)
+        return page
 
 
 @dataclass
@@ -302,6 +453,17 @@ def _later(seconds: float) -> str:
     return f"in {hours} hours" if hours <= 48 else "another day"
 
 
+def _search_page(data) -> dict:
+    if not isinstance(data, dict) or not isinstance(data.get("studies"), list):
+        raise ValueError("not a page of studies")
+    data["studies"] = [_study_record(s) for s in data["studies"]]
+    return data
+
+
+def _day(mtime: float) -> datetime.date:
+    return datetime.date.fromtimestamp(mtime)
+
+
 def _study_record(data) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("protocolSection"), dict):
         raise ValueError("not a study record")
@@ -326,6 +488,64 @@ def _save(path: Path, content: bytes) -> None:
         pass
 
 
+# --- a study record's dates and facts ----------------------------------------------------------------------
+
+def record_date(study: dict, struct: str) -> datetime.date | None:
+    """A date of the record's statusModule (`lastUpdatePostDateStruct` …): "2024-06-04", or "2024-06" read as
+    its first day; None when it is missing or not a date."""
+    value = _module(_module(study.get("protocolSection"), "statusModule"), struct).get("date")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.date.fromisoformat(value if len(value) != 7 else value + "-01")
+    except ValueError:
+        return None
+
+
+def last_updated(study: dict) -> datetime.date | None:
+    return record_date(study, "lastUpdatePostDateStruct")
+
+
+def first_posted(study: dict) -> datetime.date | None:
+    return record_date(study, "studyFirstPostDateStruct")
+
+
+def why_listed(study: dict, since: datetime.date) -> str | None:
+    """"new" when first posted on or after `since`, "updated" when only last updated then, else None: the
+    API was asked for these, and its answer is checked (a mirror may ignore the filter)."""
+    first, last = first_posted(study), last_updated(study)
+    if first is not None and first >= since:
+        return "new"
+    if last is not None and last >= since:
+        return "updated"
+    return None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What --updates compares in a study record: all as an editor reads them."""
+
+    status: str  # "Completed"
+    phase: str  # "Phase 2", "" for none
+    enrolment: str  # "29 (actual)", "" when the record gives none
+    results: datetime.date | None  # when results were first posted
+    has_results: bool
+    last_updated: datetime.date | None
+
+
+def facts(study: dict) -> Facts:
+    protocol = study["protocolSection"]
+    design = _module(protocol, "designModule")
+    phases = design.get("phases")
+    phase = "/".join(label for p in phases if isinstance(p, str) and (label := phase_label(p))) if isinstance(phases, list) else ""
+    info = _module(design, "enrollmentInfo")
+    count = info.get("count")
+    kind = clean_line(info.get("type")).lower()
+    enrolment = f"{count} ({kind})" if isinstance(count, int) and kind else str(count) if isinstance(count, int) else ""
+    return Facts(status_label(_module(protocol, "statusModule").get("overallStatus")) or "", phase, enrolment,
+                 record_date(study, "resultsFirstPostDateStruct"), study.get("hasResults") is True, last_updated(study))
+
+
 # --- a study record as an issue entry --------------------------------------------------------------------
 
 def summary_row(study: dict) -> dict:
@@ -341,11 +561,12 @@ def summary_row(study: dict) -> dict:
 
 
 def entry_for(study: dict, institution: str = "sponsor", max_chars: int = 600, asked: str = "",
-              quote: str = "brief") -> tuple[dict, list[str]]:
+              quote: str = "brief", summary: str | None = None) -> tuple[dict, list[str]]:
     """The issue entry for a study record, as field -> value in the issue's order, and notes for the editor.
 
     `asked` is the id the record was fetched by, for a record that does not repeat its own. `quote` says
-    which text to quote: the brief summary or the detailed description (the other when it is missing)."""
+    which text to quote: the brief summary or the detailed description (the other when it is missing).
+    `summary`: the entry's words instead of a quote (Markdown, escaped), as an update says what changed."""
     protocol = study["protocolSection"]
     ident = _module(protocol, "identificationModule")
     nct_id = (clean_line(ident.get("nctId")) or asked).upper()
@@ -370,14 +591,13 @@ def entry_for(study: dict, institution: str = "sponsor", max_chars: int = 600, a
     if not title:
         raise TrialError(f"{nct_id}: the study record has no title; add this trial by hand")
 
-    description = _module(protocol, "descriptionModule")
-    order = ("detailedDescription", "briefSummary") if quote == "detailed" else ("briefSummary", "detailedDescription")
-    texts = [description.get(name) for name in order if isinstance(description.get(name), str) and description.get(name).strip()]
-    if not texts:
-        raise TrialError(f"{nct_id}: the study record has no summary to quote; add this trial by hand")
-    summary = quote_summary(texts[0], max_chars)
-    if not summary:
-        raise TrialError(f"{nct_id}: the study record has no summary to quote; add this trial by hand")
+    if summary is None:
+        description = _module(protocol, "descriptionModule")
+        order = ("detailedDescription", "briefSummary") if quote == "detailed" else ("briefSummary", "detailedDescription")
+        texts = [description.get(name) for name in order if isinstance(description.get(name), str) and description.get(name).strip()]
+        summary = quote_summary(texts[0], max_chars) if texts else ""
+        if not summary:
+            raise TrialError(f"{nct_id}: the study record has no summary to quote; add this trial by hand")
 
     entry = {"institution": chosen, "title": title, "summary": summary, "link": STUDY_PAGE.format(nct_id), "nct_id": nct_id}
     status = status_label(_module(protocol, "statusModule").get("overallStatus"))

@@ -35,8 +35,11 @@ def build_message(email: Result) -> EmailMessage:
         # RFC 8058: one-click only with an https address, which the mail program then POSTs to.
         if any(link.lower().startswith("https://") for link in newsletter.unsubscribe):
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    # quoted-printable: 7-bit clean and no line over 76 characters (the HTML has lines far past SMTP's 998).
-    message.set_content(email.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    # quoted-printable: 7-bit clean and no line over 76 characters (the HTML has lines far past SMTP's 998);
+    # it keeps the spaces that end the flowed lines (=20), which transport would otherwise strip.
+    # format=flowed (RFC 3676): phones join the text part's lines again to fit their width.
+    message.set_content(email.flowed or email.text, subtype="plain", charset="utf-8", cte="quoted-printable",
+                        params={"format": "flowed"} if email.flowed else None)
     message.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message
 

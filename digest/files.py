@@ -48,6 +48,12 @@ def read_bytes(path: Path, error: type[DigestError] = DigestError, missing: str 
     return data
 
 
+def issue_files(folder: Path) -> list[Path]:
+    """The issue files of a newsletter's issues/ folder, by name; not hidden ones: editors keep their backups
+    and locks beside the file as .name.yaml…"""
+    return sorted(p for p in (*folder.glob("*.yaml"), *folder.glob("*.yml")) if p.is_file() and not p.name.startswith("."))
+
+
 def read_up_to(fd: int, size: int) -> bytes:
     chunks = []
     while size > 0 and (chunk := os.read(fd, min(size, 1 << 20))):
@@ -231,3 +237,17 @@ def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError
         raise error("already exists: choose another title or date", path) from None
     except OSError as exc:
         raise error(f"cannot be written ({exc.strerror})", path) from None
+
+
+def expand_folders(paths: list[Path], error: type[DigestError] = DigestError) -> list[Path]:
+    """Each path as given, but a folder becomes the issue files in it (a folder with none is an error)."""
+    issues = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = issue_files(path)
+            if not found:
+                raise error("is a folder with no issue files (*.yaml) in it", path)
+            issues += found
+        else:
+            issues.append(path)
+    return issues

@@ -29,15 +29,26 @@ _PLAIN = re.compile(r"[\w(][^\n]*")
 
 
 @dataclass
+class EntryList:
+    """One `entries:` of the file: the issue's own, or a section's."""
+
+    field: str  # as messages name it: "entries", "sections[2].entries"
+    heading: str | None  # the section's heading; None for the issue's own entries
+    key: yaml.Node  # the `entries` key
+    node: yaml.Node  # its value: a list, or nothing yet
+
+
+@dataclass
 class IssueFile:
-    """An issue file as text, with where its entries list is and the trials already in it."""
+    """An issue file as text, with where its entries lists are and the trials already in them."""
 
     path: Path
     text: str  # decoded exactly: text.encode() gives the file's bytes back, for the compare-and-swap
-    entries: yaml.Node
-    entries_key: yaml.Node
-    trials: dict[str, int]  # NCT id -> line of the entry that has it
     root: yaml.Node
+    entries: EntryList | None  # the issue's own `entries:`
+    sections: list[EntryList]  # each section's, in order
+    sections_key: yaml.Node | None  # the `sections` key, if the file has one
+    trials: dict[str, int]  # NCT id -> line of the entry that has it, in any list
 
 
 def open_issue(path: Path) -> IssueFile:
@@ -47,21 +58,41 @@ def open_issue(path: Path) -> IssueFile:
     root = _compose(text, path)
     if not isinstance(root, yaml.MappingNode):
         raise IssueError("an issue starts with 'subject:', 'preheader:', 'date:' … on their own lines", path)
-    found = [(key, value) for key, value in root.value if isinstance(key, yaml.ScalarNode) and key.value == "entries"]
-    if not found:
+    top = _pairs(root)
+    entries = EntryList("entries", None, *top["entries"]) if "entries" in top else None
+    sections, sections_key = [], None
+    if "sections" in top:
+        sections_key, value = top["sections"]
+        for i, item in enumerate(value.value if isinstance(value, yaml.SequenceNode) else (), 1):
+            fields = _pairs(item) if isinstance(item, yaml.MappingNode) else {}
+            heading = fields.get("heading", (None, None))[1]
+            if "entries" in fields and isinstance(heading, yaml.ScalarNode):
+                sections.append(EntryList(f"sections[{i}].entries", heading.value.strip(), *fields["entries"]))
+    if entries is None and sections_key is None:
         raise IssueError("has no 'entries:' list to add the trials to", path)
-    key, entries = found[0]
     trials: dict[str, int] = {}
-    if isinstance(entries, yaml.SequenceNode):
-        for item in entries.value:
-            if not isinstance(item, yaml.MappingNode):
-                continue
-            for k, v in item.value:
+    for entry_list in ([entries] if entries else []) + sections:
+        for item in entry_list.node.value if isinstance(entry_list.node, yaml.SequenceNode) else ():
+            for k, v in item.value if isinstance(item, yaml.MappingNode) else ():
                 if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode) and k.value in ("nct_id", "link"):
                     nct = v.value.strip().upper() if k.value == "nct_id" else study_id_in(v.value)
                     if nct:
                         trials.setdefault(nct, item.start_mark.line + 1)
-    return IssueFile(path, text, entries, key, trials, root)
+    return IssueFile(path, text, root, entries, sections, sections_key, trials)
+
+
+def _pairs(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """A mapping's scalar keys -> (key node, value node); the first of a key given twice, as the reader names it."""
+    found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            found.setdefault(key.value, (key, value))
+    return found
+
+
+def section_named(issue: IssueFile, name: str) -> EntryList | None:
+    """The section whose heading is `name`, as the reader compares them (case aside)."""
+    return next((s for s in issue.sections if s.heading.casefold() == name.strip().casefold()), None)
 
 
 def render_entries(entries: list[dict], dash: int = 2, indent: int = 4, gap: bool = False, newline: str = "\n") -> str:
@@ -85,11 +116,38 @@ def render_entries(entries: list[dict], dash: int = 2, indent: int = 4, gap: boo
     return "".join(line + newline for line in out)
 
 
-def append_entries(issue: IssueFile, entries: list[dict]) -> str:
-    """The issue file's text with `entries` added at the end of its entries list; the rest byte for byte."""
-    text, node = issue.text, issue.entries
+def append_entries(issue: IssueFile, entries: list[dict], section: str | None = None) -> str:
+    """The issue file's text with `entries` added, the rest byte for byte: at the end of the issue's own
+    `entries:`, or of the section headed `section`, which is added after the others when there is none yet."""
+    text = issue.text
     lines = _lines(text)
     newline = "\r\n" if "\r\n" in text else "\n"
+    check_target(issue, section)
+    target = issue.entries if section is None else section_named(issue, section)
+    if target is not None:
+        end, block = _into_list(issue, target, entries, lines, newline)
+    else:
+        end, block = _new_section(issue, section.strip(), entries, lines, newline)
+    head = "".join(lines[: end + 1])
+    if head and not head.endswith(("\n", "\r", "\x85", "\u2028", "\u2029")):
+        block = newline + block
+    result = head + block + text[len(head):]
+    _check(issue, result, entries, target, section)
+    return result
+
+
+def check_target(issue: IssueFile, section: str | None) -> None:
+    """An IssueError if entries cannot go where `section` says (None: the issue's own `entries:`); said before
+    anything is fetched."""
+    if section is None and issue.entries is None:
+        names = ", ".join(repr(s.heading) for s in issue.sections)
+        raise IssueError("has no 'entries:' of its own, only sections: say which one the trials go in with --section NAME "
+                         + (f"(the sections: {names})" if names else "(a new one is made)"), issue.path)
+
+
+def _into_list(issue: IssueFile, target: EntryList, entries: list[dict], lines: list[str], newline: str) -> tuple[int, str]:
+    """Where the entries go at the end of an existing `entries:` (the line after which), and their text."""
+    node = target.node
     if isinstance(node, yaml.SequenceNode) and node.value and not node.flow_style:
         last = node.value[-1]
         start = last.start_mark.line
@@ -97,21 +155,48 @@ def append_entries(issue: IssueFile, entries: list[dict]) -> str:
         dash = lines[start].rfind("-", 0, content_col) if start < len(lines) else -1
         if dash < 0:
             dash = max(0, content_col - 2)
-        end = _last_line_of_item(lines, start, dash)
         gap = len(node.value) > 1 and not lines[node.value[-1].start_mark.line - 1].strip()
-        block = render_entries(entries, dash, content_col, gap, newline)
-    elif isinstance(node, yaml.ScalarNode) and node.value == "" and node.tag.endswith(":null"):
+        return _last_line_of_item(lines, start, dash), render_entries(entries, dash, content_col, gap, newline)
+    if isinstance(node, yaml.ScalarNode) and node.value == "" and node.tag.endswith(":null"):
         # `entries:` with nothing under it yet: the list starts on the next line.
-        end = issue.entries_key.start_mark.line
-        block = render_entries(entries, gap=True, newline=newline)[len(newline):]
+        dash = target.key.start_mark.column + 2
+        return target.key.start_mark.line, render_entries(entries, dash, dash + 2, True, newline)[len(newline):]
+    raise _refuse(issue, target, "write 'entries:' on its own line with the entries under it, each starting with '- '")
+
+
+def _new_section(issue: IssueFile, heading: str, entries: list[dict], lines: list[str], newline: str) -> tuple[int, str]:
+    """A section headed `heading` holding `entries`: after the last section, or, in a file without `sections:`,
+    a `sections:` of its own after the issue's entries."""
+    key = issue.sections_key
+    if key is not None:
+        node = _pairs(issue.root)["sections"][1]
+        if isinstance(node, yaml.SequenceNode) and node.value and not node.flow_style:
+            last = node.value[-1]
+            col = last.start_mark.column
+            dash = lines[last.start_mark.line].rfind("-", 0, col)
+            dash = dash if dash >= 0 else max(0, col - 2)
+            end = _last_line_of_item(lines, last.start_mark.line, dash)
+            lead = newline
+        elif isinstance(node, yaml.ScalarNode) and node.value == "" and node.tag.endswith(":null"):
+            dash, col, end, lead = key.start_mark.column + 2, key.start_mark.column + 4, key.start_mark.line, ""
+        else:
+            raise _refuse(issue, None, "write 'sections:' on its own line with the sections under it, each starting with '- heading:'")
+        head = ""
     else:
-        raise _refuse(issue, "write 'entries:' on its own line with the entries under it, each starting with '- '")
-    head = "".join(lines[: end + 1])
-    if head and not head.endswith(("\n", "\r", "\x85", "\u2028", "\u2029")):
-        block = newline + block
-    result = head + block + text[len(head):]
-    _check(issue, result, entries, block)
-    return result
+        col = _pairs(issue.root)["entries"][0].start_mark.column  # the issue's own keys' column
+        target = issue.entries
+        if isinstance(target.node, yaml.SequenceNode) and target.node.value and not target.node.flow_style:
+            last = target.node.value[-1]
+            item_col = last.start_mark.column
+            item_dash = lines[last.start_mark.line].rfind("-", 0, item_col)
+            end = _last_line_of_item(lines, last.start_mark.line, item_dash if item_dash >= 0 else max(0, item_col - 2))
+        else:
+            end = target.key.start_mark.line
+        head = newline + " " * col + "sections:" + newline
+        dash, col, lead = col + 2, col + 4, ""
+    block = (head + lead + " " * dash + "-" + " " * (col - dash - 1) + "heading: " + _scalar(heading) + newline
+             + " " * col + "entries:" + newline + render_entries(entries, col + 2, col + 4, newline=newline))
+    return end, block
 
 
 def _last_line_of_item(lines: list[str], start: int, dash: int) -> int:
@@ -131,43 +216,56 @@ def _last_line_of_item(lines: list[str], start: int, dash: int) -> int:
     return last
 
 
-def _check(issue: IssueFile, result: str, entries: list[dict], block: str) -> None:
-    """Parse the result: the old document's values all there and unchanged, the new entries as rendered."""
+def _check(issue: IssueFile, result: str, entries: list[dict], target: EntryList | None, section: str | None) -> None:
+    """Parse the result: every old value there and unchanged, the new entries where they were meant to go, as
+    rendered."""
     try:
-        old_root = issue.root
-        new_root = yaml.compose(result.lstrip("\ufeff"), Loader=_FAST_LOADER)
-        expected_new = [_value(n) for n in yaml.compose(render_entries(entries, 0, 2), Loader=_FAST_LOADER).value]
+        new = _tree(yaml.compose(result.lstrip("\ufeff"), Loader=_FAST_LOADER))
+        added = _tree(yaml.compose(render_entries(entries, 0, 2), Loader=_FAST_LOADER))
     except (yaml.YAMLError, IssueError):
-        raise _refuse(issue, "the entries list has a layout digest cannot add to safely") from None
-    old, new = dict(_value(old_root)), dict(_value(new_root))
-    old_entries = old.pop("entries", ())
-    old_entries = list(old_entries) if isinstance(old_entries, tuple) else []
-    new_entries = list(new.pop("entries", ()))
-    if old != new or new_entries != old_entries + expected_new or _stripped(entries) != [_as_dict(e) for e in expected_new]:
-        raise _refuse(issue, "the entries list has a layout digest cannot add to safely")
+        raise _refuse(issue, target, _LAYOUT) from None
+    expected = _tree(issue.root)
+    if target is None:  # a new section, at the end of `sections:` (made if need be)
+        sections = expected.get("sections")
+        expected["sections"] = (sections if isinstance(sections, list) else []) + [{"heading": section.strip(), "entries": added}]
+    else:
+        parent = expected
+        if target.heading is not None:  # "sections[2].entries"
+            parent = expected["sections"][int(target.field.split("[")[1].split("]")[0]) - 1]
+        old = parent["entries"]
+        parent["entries"] = (old if isinstance(old, list) else []) + added
+    if new != expected or _stripped(entries) != [_strip(e) for e in added]:
+        raise _refuse(issue, target, _LAYOUT)
 
 
-def _value(node):
-    """A node as comparable Python data: scalars as the text typed (so `no` stays "no"), order kept."""
+_LAYOUT = "the entries list has a layout digest cannot add to safely"
+
+
+def _tree(node):
+    """A node as comparable Python data: scalars as the text typed (so `no` stays "no")."""
     if isinstance(node, yaml.ScalarNode):
         return node.value
     if isinstance(node, yaml.SequenceNode):
-        return tuple(_value(n) for n in node.value)
-    return tuple((_value(k), _value(v)) for k, v in node.value)
+        return [_tree(n) for n in node.value]
+    return {(k.value if isinstance(k, yaml.ScalarNode) else repr(_tree(k))): _tree(v) for k, v in node.value}
 
 
-def _as_dict(value) -> dict:
-    return {k: ([i.strip() for i in v] if isinstance(v, tuple) else v.strip()) for k, v in value}
+def _strip(value: dict) -> dict:
+    return {k: ([i.strip() for i in v] if isinstance(v, list) else v.strip()) for k, v in value.items()}
 
 
 def _stripped(entries: list[dict]) -> list[dict]:
     # The reader strips every value; a `|` block keeps its final line break, so compare as the reader will.
-    return [{k: ([i.strip() for i in v] if isinstance(v, list) else v.strip()) for k, v in e.items()} for e in entries]
+    return [_strip(e) for e in entries]
 
 
-def _refuse(issue: IssueFile, why: str) -> IssueError:
+def _refuse(issue: IssueFile, target: EntryList | None, why: str) -> IssueError:
+    key = target.key if target is not None else issue.sections_key
+    where = target.field if target is not None else "sections"
+    if key is None:  # a `sections:` that does not exist yet goes after the issue's entries
+        key, where = issue.entries.key, "entries"
     return IssueError(f"{why}; nothing was changed (run without --issue to print the entries and paste them in)",
-                      issue.path, issue.entries_key.start_mark.line + 1, "entries")
+                      issue.path, key.start_mark.line + 1, where)
 
 
 def _scalar(value: str) -> str:
@@ -198,9 +296,10 @@ def _compose(text: str, path: Path) -> yaml.Node:
     try:
         return safe_yaml.compose(text.lstrip("\ufeff"), positions=True)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise IssueError(f"YAML syntax: {exc.problem or exc.context}; fix it before adding trials", path,
-                         mark.line + 1 if mark else None) from None
+        from digest.reader import syntax_error  # only for a file that does not parse
+
+        error = syntax_error(text.lstrip("\ufeff"), exc, path)
+        raise IssueError(f"{error.problem}; fix it before adding trials", path, error.line, error.field) from None
     except yaml.YAMLError as exc:
         raise IssueError(f"YAML syntax: {exc}", path) from None
 

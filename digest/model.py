@@ -40,7 +40,8 @@ class SourceMap:
     """Where each field of one file was read, filled in by its reader while parsing: every message and
     finding takes its line from here, and nothing searches the source again.
 
-    Fields are named as messages name them: "subject", "entries[2].summary", "social[0].url", "colours.brand".
+    Fields are named as messages name them: "subject", "entries[2].summary", "sections[2].entries[1].summary",
+    "sections[2].heading", "social[0].url", "colours.brand". Entries and sections count from 1, as editors do.
     """
 
     path: Path | None
@@ -175,6 +176,17 @@ class Entry:
     status: str | None = None
     phase: str | None = None
     conditions: tuple[str, ...] = ()
+    field: str = ""  # where it is in the issue file, as messages name it: "entries[2]", "sections[1].entries[3]"
+
+
+@dataclass(frozen=True)
+class Section:
+    """Entries under one heading. The issue's plain `entries:` list is a section without one."""
+
+    heading: str | None  # None: the entries of `entries:`, shown before any section with a heading
+    entries: tuple[Entry, ...]
+    field: str  # "entries", or "sections[2]"
+    line: int | None = None  # where it starts in the issue file
 
 
 @dataclass(frozen=True)
@@ -185,9 +197,10 @@ class Issue:
     preheader: str
     date: datetime.date
     intro: Text
-    entries: tuple[Entry, ...]
+    entries: tuple[Entry, ...]  # every entry, in the order the email shows them (each section's in turn)
     outro: Text | None = None
     greeting: str | None = None  # "Dear {first_name}," as the editor typed it; {first_name} becomes the platform's tag
+    sections: tuple[Section, ...] = ()  # the entries grouped as the email shows them; `entries` alone is one section
     source: SourceMap = field(default_factory=lambda: SourceMap(None), compare=False)
 
 
@@ -224,6 +237,7 @@ class Result:
     images: tuple[Image, ...]  # local files the email links to, to be uploaded under asset_base_url
     page: Any = None  # digest.page.Page: the HTML parsed once, for the checks, the link checker and the preview
     findings: list[Finding] = field(default_factory=list)
+    flowed: str = ""  # the text part as format=flowed (RFC 3676), for the .eml: see render.text_parts
 
     @property
     def subject(self) -> str:

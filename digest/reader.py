@@ -12,15 +12,18 @@ from pathlib import Path
 
 import yaml
 
-from digest import safe_yaml
+from digest import mistakes, safe_yaml
 from digest.assets import resolve_image
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
-from digest.model import Entry, Issue, Newsletter, SourceMap, Text
+from digest.model import Entry, Issue, Newsletter, Section, SourceMap, Text
 from digest.platforms import FIRST_NAME
 
-ISSUE_FIELDS = {"subject": True, "preheader": True, "date": True, "intro": True, "entries": True, "outro": False, "greeting": False}
+# `entries` or `sections` (or both): checked in `issue`, since the mapping knows only one field at a time.
+ISSUE_FIELDS = {"subject": True, "preheader": True, "date": True, "intro": True, "entries": False, "sections": False,
+                "outro": False, "greeting": False}
+SECTION_FIELDS = {"heading": True, "entries": True}
 ENTRY_FIELDS = {
     "institution": True,
     "title": True,
@@ -42,6 +45,7 @@ _FRIENDLIER = {
     "found character '\\t' that cannot start any token": "a tab character: indent with spaces",
 }
 _NCT = re.compile(r"NCT\d{8}")
+_VALUE = re.compile(r"[ -]*([A-Za-z_][\w-]*)[ \t]*:[ \t]+(.*)")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -65,12 +69,13 @@ class _IssueReader:
     def issue(self) -> Issue:
         root = self.compose()
         fields = self.mapping(root, None, ISSUE_FIELDS)
-        entries_node = fields["entries"][1]
-        if not isinstance(entries_node, yaml.SequenceNode):
-            if _is_null(entries_node):
-                entries_node = yaml.SequenceNode("tag:yaml.org,2002:seq", [], entries_node.start_mark)
-            else:
-                raise self.error(entries_node, "entries", "must be a list of entries, each starting with '- institution:'")
+        if "entries" not in fields and "sections" not in fields:
+            raise self.error(root, "entries", "is missing: list the entries under 'entries:' (or under headings, with 'sections:')")
+        sections = []
+        if "entries" in fields:  # the entries without a heading come first, wherever the key is
+            sections.append(Section(None, self.entries(fields["entries"][1], ""), "entries", _line(fields["entries"][0])))
+        if "sections" in fields:
+            sections += self.sections(fields["sections"][1])
         return Issue(
             path=self.path,
             slug=slug_for(self.path),
@@ -78,11 +83,40 @@ class _IssueReader:
             preheader=self.line_text(fields, "preheader"),
             date=self.date(fields["date"][1]),
             intro=self.markdown(fields, "intro"),
-            entries=tuple(self.entry(node, i) for i, node in enumerate(entries_node.value)),
+            entries=tuple(entry for section in sections for entry in section.entries),
             outro=self.markdown(fields, "outro") if "outro" in fields else None,
             greeting=self.greeting(fields) if "greeting" in fields else None,
+            sections=tuple(sections),
             source=self.source,
         )
+
+    def entries(self, node: yaml.Node, where: str) -> tuple[Entry, ...]:
+        """The list under an `entries:` key; `where` is "" for the issue's own, "sections[2]." for a section's."""
+        if _is_null(node):  # `entries:` with nothing under it yet
+            return ()
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, f"{where}entries", "must be a list of entries, each starting with '- institution:'")
+        return tuple(self.entry(item, f"{where}entries[{i}]") for i, item in enumerate(node.value, 1))
+
+    def sections(self, node: yaml.Node) -> list[Section]:
+        if _is_null(node):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, "sections", "must be a list of sections, each starting with '- heading:'")
+        sections: list[Section] = []
+        for i, item in enumerate(node.value, 1):
+            where = f"sections[{i}]"
+            self.source.keys[where] = _line(item)
+            if not isinstance(item, yaml.MappingNode):
+                raise self.error(item, where, "each section is a heading and its entries: '- heading: …' then 'entries:'")
+            fields = self.mapping(item, where, SECTION_FIELDS)
+            heading = self.line_text(fields, "heading", where)
+            for other in sections:
+                if other.heading.casefold() == heading.casefold():
+                    raise self.error(fields["heading"][1], f"{where}.heading", f"the same heading as {other.field} "
+                                     f"(line {other.line}): give each section its own, or put their entries together")
+            sections.append(Section(heading, self.entries(fields["entries"][1], f"{where}."), where, _line(item)))
+        return sections
 
     def compose(self) -> yaml.Node:
         data = read_bytes(self.path, IssueError, missing="no such issue file")
@@ -91,15 +125,11 @@ class _IssueReader:
         if b"\x00" in data and not is_utf16(data):
             raise IssueError("is not a text file (it contains binary data)", self.path, data[: data.index(b"\x00")].count(b"\n") + 1)
         text = decode(data, self.path, IssueError)
+        self.lines = text.splitlines()
         try:
             node = safe_yaml.compose(text.lstrip("\ufeff"))
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or exc.context or "not valid YAML"
-            problem = _FRIENDLIER.get(problem, problem)
-            if mark and _char_at(text, mark.line, mark.column) == "\t":
-                problem = "a tab character: indent with spaces"
-            raise IssueError(f"YAML syntax: {problem}", self.path, mark.line + 1 if mark else None) from None
+            raise syntax_error(text.lstrip("\ufeff"), exc, self.path) from None
         except yaml.reader.ReaderError as exc:
             line = text[: exc.position].count("\n") + 1
             code = exc.character if isinstance(exc.character, int) else ord(exc.character)
@@ -125,7 +155,13 @@ class _IssueReader:
                 hint = f"did you mean '{near[0]}'?" if near else "known fields: " + ", ".join(spec)
                 raise self.error(key, label, f"unknown field; {hint}")
             if name in fields:
-                raise self.error(key, label, f"appears twice (first on line {_line(fields[name][0])})")
+                first = _line(fields[name][0])
+                if where is None:
+                    raise self.error(key, label, f"appears twice (first on line {first}): delete one of them")
+                kind = _kind(where)
+                raise self.error(key, label, f"appears twice in this {kind} (first on line {first}): if a new {kind} "
+                                             f"starts here, put '- ' before '{name}:' as on line {_line(node)}; "
+                                             "if not, delete one of them")
             fields[name] = (key, value)
             self.source.keys[label] = _line(key)
             if isinstance(value, yaml.ScalarNode):
@@ -134,19 +170,44 @@ class _IssueReader:
                 self.source.values[label] = (_line(value) + (value.style in ("|", ">")), literal)
         for name, required in spec.items():
             if required and name not in fields:
-                raise self.error(node, f"{where}.{name}" if where else name, "is missing")
+                needed = ", ".join(n for n, r in spec.items() if r)
+                # `- institution: …` then `- title: …`: a '- ' too many splits one entry in two.
+                kind = _kind(where) if where else ""
+                split = "; only an entry's first field starts with '- '" if kind == "entry" and len(fields) == 1 else ""
+                hint = f" ({'an' if kind == 'entry' else 'a'} {kind} needs {needed}{split})" if where else ""
+                raise self.error(node, f"{where}.{name}" if where else name, f"is missing{hint}")
         return fields
 
     def scalar(self, node: yaml.Node, field: str, *, optional: bool = False) -> str:
         if not isinstance(node, yaml.ScalarNode):
             kind = "a list" if isinstance(node, yaml.SequenceNode) else "a group of fields"
             raise self.error(node, field, f"must be text, not {kind}")
+        if problem := self.misread(node, field):
+            raise self.error(node, field, problem)
         value = node.value.strip() if isinstance(node.value, str) else ""
         if problem := control_problem(value):
             raise self.error(node, field, problem)
         if not value and not optional:
             raise self.error(node, field, "is empty")
         return value
+
+    def misread(self, node: yaml.ScalarNode, field: str) -> str | None:
+        """What YAML took from a one-line value other than the text typed: a '!tag' it dropped, or what follows
+        ' #' (a note to YAML), as in `title: Trial #2 of LDN`, which would be "Trial"."""
+        if node.style or node.start_mark.line >= len(self.lines):  # plain: None, or "" from libyaml
+            return None
+        line = self.lines[node.start_mark.line]
+        typed = _VALUE.fullmatch(line)
+        if typed is None:
+            return None
+        key, value = typed.group(1), typed.group(2)
+        if not node.tag.startswith("tag:yaml.org,2002:") or not node.value and value.startswith("#"):
+            return mistakes.value_mistake(key, value)
+        rest = line[line.find(node.value, typed.start(2)) + len(node.value):] if node.value else ""
+        if note := re.match(r"\s+(#\S.*)", rest):
+            return (f"everything from '{note.group(1).split()[0]}' on is read as a note and left out: put the whole value "
+                    f"in quotes: {mistakes.quoted(key, value)}")
+        return None
 
     def line_text(self, fields, name: str, where: str | None = None) -> str:
         key, node = fields[name]
@@ -188,9 +249,11 @@ class _IssueReader:
         except ValueError:
             raise self.error(node, "date", f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-05-14") from None
 
-    def entry(self, node: yaml.Node, index: int) -> Entry:
-        where = f"entries[{index + 1}]"
+    def entry(self, node: yaml.Node, where: str) -> Entry:
         self.source.keys[where] = _line(node)
+        if _is_null(node):
+            raise self.error(node, where, "an entry with nothing after its '- ': write its fields (institution, "
+                                          "title, summary, link), or delete the line")
         if not isinstance(node, yaml.MappingNode):
             raise self.error(node, where, "each entry is a group of fields: institution, title, summary, link …")
         fields = self.mapping(node, where, ENTRY_FIELDS)
@@ -240,7 +303,33 @@ class _IssueReader:
             status=optional.get("status"),
             phase=optional.get("phase"),
             conditions=conditions,
+            field=where,
         )
+
+
+def syntax_error(text: str, exc: yaml.MarkedYAMLError, path: Path) -> IssueError:
+    """A YAML syntax error as the editor's mistake: the line to fix and what to do, in plain words."""
+    mark = exc.problem_mark or exc.context_mark
+    context_line = exc.context_mark.line + 1 if exc.context_mark else None
+    # safe_yaml's own refusals (an alias, deep nesting) say what they are, but for `title: *Big news`, which
+    # is Markdown to the editor and an alias to YAML, in a file that names nothing to repeat (no &anchor).
+    markdown = (exc.problem or "").startswith("'*") and "&" not in text
+    ours = isinstance(exc, yaml.composer.ComposerError) and not markdown
+    if mark is not None and not ours:
+        found = mistakes.yaml_mistake(text, mark.line + 1, context_line, exc.problem, exc.context,
+                                      {**ISSUE_FIELDS, **SECTION_FIELDS}, ENTRY_FIELDS)
+        if found:
+            return IssueError(found.problem, path, found.line, found.field)
+    problem = exc.problem or exc.context or "not valid YAML"
+    problem = _FRIENDLIER.get(problem, problem)
+    if mark and _char_at(text, mark.line, mark.column) == "\t":
+        problem = "a tab character: indent with spaces"
+    return IssueError(f"YAML syntax: {problem}", path, mark.line + 1 if mark else None)
+
+
+def _kind(where: str) -> str:
+    """What a list item is, from its field's name: "sections[2].entries[1]" is an entry, "sections[2]" a section."""
+    return "section" if where.rpartition(".")[2].startswith("sections[") else "entry"
 
 
 def _char_at(text: str, line: int, column: int) -> str:

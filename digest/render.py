@@ -19,6 +19,9 @@ from digest.platforms import FIRST_NAME, PLATFORMS, PlatformTags, platform_tags
 from digest.theme import BUILTIN, HTML_TEMPLATE, TEXT_TEMPLATE, builtin_themes
 
 TEXT_WIDTH = 78
+# Where `wrap` broke a line, for the text part's format=flowed form (RFC 3676) in the .eml. A control
+# character no issue or digest.toml can hold (the readers refuse them), taken out of email.txt.
+SOFT_BREAK = "\x1f"
 
 
 def render_email(issue: Issue, newsletter: Newsletter) -> Result:
@@ -28,12 +31,30 @@ def render_email(issue: Issue, newsletter: Newsletter) -> Result:
     mjml_source = render_template(env, HTML_TEMPLATE, context)
     # Ending in a newline, like the text part: a text file, and the same bytes again out of the .eml's MIME part.
     html = inline_css(*compile_mjml(mjml_source, env)).rstrip("\n") + "\n"
-    text = render_template(env, TEXT_TEMPLATE, context)
+    text, flowed = text_parts(render_template(env, TEXT_TEMPLATE, context))
     images = [newsletter.logo] + [s.icon for s in newsletter.social] + [e.logo for e in issue.entries]
     # Only the images the theme shows are uploaded: the plain theme shows no icons nor entry logos.
     local = {img.path: img for img in images
              if img is not None and img.source is not None and (img.url in html or str(escape(img.url)) in html)}
-    return Result(issue, newsletter, mjml_source, html, text, tuple(local.values()))
+    return Result(issue, newsletter, mjml_source, html, text, tuple(local.values()), flowed=flowed)
+
+
+def text_parts(rendered: str) -> tuple[str, str]:
+    """The text part as email.txt holds it, and as format=flowed (RFC 3676) for the .eml.
+
+    In the flowed form a line `wrap` broke ends in a space, so a phone's mail program can join it again to
+    its own width, and a line that starts with a space, '>' or 'From ' gets one more space in front, which
+    the reader's program takes off again (space-stuffing); no other line ends in a space. A list item's
+    hanging lines stay as they are: joined, their indentation would land inside the sentence.
+    """
+    plain, flowed = [], []
+    for line in rendered.split("\n"):
+        soft = line.endswith(SOFT_BREAK)
+        line = line.replace(SOFT_BREAK, "").rstrip(" ")
+        plain.append(line)
+        stuffed = " " + line if line.startswith((" ", ">", "From ")) else line
+        flowed.append(stuffed + " " if soft else stuffed)
+    return "\n".join(plain), "\n".join(flowed)
 
 
 def template_context(issue: Issue, newsletter: Newsletter) -> dict:
@@ -211,12 +232,14 @@ def wrap(text: str, width: int = TEXT_WIDTH, indent: str = "") -> str:
         lead = indent + line[: len(line) - len(line.lstrip())]
         marker = _LIST_MARKER.match(line.lstrip())
         hang = lead + " " * len(marker.group(0)) if marker else lead
+        if marker and len(words) > 1:  # the marker stays with the item's first word, however long that is
+            words = [f"{words[0]} {words[1]}", *words[2:]]
         current = lead + words[0]
         for word in words[1:]:
             if len(current) + 1 + len(word) <= width:
                 current += " " + word
             else:
-                out.append(current)
+                out.append(current if hang else current + SOFT_BREAK)
                 current = hang + word
         out.append(current)
     return "\n".join(out)

@@ -52,4 +52,4 @@ def test_build_open_in_a_real_process(newsletter, tmp_path):
 def test_open_with_stdout_is_refused(newsletter):
     result = CliRunner().invoke(cli, ["build", "--open", "--stdout", "html", str(newsletter.issue)])
     assert result.exit_code == 2
-    assert "--open shows the built files: leave out --stdout" in result.output
+    assert "Error: --open needs the files written: leave out --stdout" in result.output

@@ -84,14 +84,20 @@ def test_an_issue_that_cannot_be_read_is_a_finding_and_the_others_are_still_chec
     bad.write_text("subject: one\nsubject: two\n", encoding="utf-8")
     result = invoke("check", bad, newsletter.issue)
     assert result.exit_code == 1
-    assert "issues/bad.yaml:2: subject: error: appears twice (first on line 1) [build-error]" in result.stdout
+    assert "issues/bad.yaml:2: subject: error: appears twice (first on line 1): delete one of them [build-error]" in result.stdout
     assert "Checked 2 issues: 1 error, 1 warning." in result.stdout
 
 
-@pytest.mark.parametrize("args", [["check"], ["check", "no-such-issue.yaml"], ["check", "--format", "xml", str(SAMPLE_ISSUE)]])
+@pytest.mark.parametrize("args", [["check"], ["check", "--format", "xml", str(SAMPLE_ISSUE)]])
 def test_bad_usage_exits_2(args):
     result = invoke(*args)
     assert result.exit_code == 2 and "Usage:" in result.stderr
+
+
+def test_a_missing_issue_is_a_file_s_problem_exit_1_as_in_every_command():
+    result = invoke("check", "no-such-issue.yaml")
+    assert result.exit_code == 1
+    assert result.stdout == "no-such-issue.yaml: error: no such issue file [build-error]\nChecked 1 issue: 1 error.\n"
 
 
 def test_json_output_has_the_documented_keys_in_order(newsletter):

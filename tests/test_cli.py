@@ -201,7 +201,7 @@ def test_init_writes_both_files_or_neither(tmp_path):
     assert result.exit_code == 1 and "already exists" in result.output
     assert not (tmp_path / "letter" / "digest.toml").exists()
     result = run("init", "other", "--name", 'Evil\nplatform = "bogus"', cwd=tmp_path)
-    assert (result.exit_code, result.output) == (1, "--name: the newsletter's name must be one line of text\n")
+    assert (result.exit_code, result.output) == (2, "--name: the newsletter's name must be one line of text\n")  # usage
     assert not (tmp_path / "other").exists()
 
 

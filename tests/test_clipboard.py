@@ -14,15 +14,20 @@ from click.testing import CliRunner
 from digest.cli import cli
 
 NO_DESKTOP = {"DISPLAY": None, "WAYLAND_DISPLAY": None}
-NO_CLIPBOARD = ("no clipboard here (no desktop session, or none of xclip, xsel, wl-copy installed): "
-                "copy it by hand instead (--stdout html prints the HTML)\n")
+NO_CLIPBOARD = ("no clipboard here (no desktop session, or none of xclip, xsel, wl-copy installed); copy it by hand "
+                "from the file (open it in a text editor, not a browser), or print it with --stdout {part}\n")
 
 
-def test_no_clipboard_message_and_the_files_are_still_written(newsletter, tmp_path):
+def test_no_clipboard_the_files_are_written_and_said_so_then_the_line_says_why_not_copied(newsletter, tmp_path):
     result = CliRunner().invoke(cli, ["build", str(newsletter.issue), "-o", str(tmp_path / "out"), "--copy", "html"], env=NO_DESKTOP)
-    assert result.exit_code == 1
-    assert result.output.endswith(NO_CLIPBOARD)
-    assert (tmp_path / "out" / "test-issue" / "email.html").is_file()
+    assert result.exit_code == 1  # what was asked, the copy, did not happen
+    html = tmp_path / "out" / "test-issue" / "email.html"
+    assert html.is_file()
+    lines = result.stderr.splitlines()
+    built = next(i for i, line in enumerate(lines) if line.startswith("Built "))
+    assert lines[built] == f"Built {tmp_path / 'out' / 'test-issue'}/email.html and email.txt"
+    assert any(line.startswith("To paste into ") for line in lines[built:])
+    assert result.stderr.endswith(f"{html}: written, but not copied: " + NO_CLIPBOARD.format(part="html"))
 
 
 def test_no_clipboard_through_a_real_process(newsletter, tmp_path):
@@ -32,13 +37,14 @@ def test_no_clipboard_through_a_real_process(newsletter, tmp_path):
         capture_output=True, text=True, timeout=60, env=env,
     )
     assert process.returncode == 1
-    assert process.stderr.endswith(NO_CLIPBOARD)
+    assert process.stderr.endswith(f"{tmp_path / 'out' / 'test-issue' / 'email.txt'}: written, but not copied: "
+                                   + NO_CLIPBOARD.format(part="text"))
 
 
 def test_copy_takes_one_issue(newsletter, tmp_path):
     result = CliRunner().invoke(cli, ["build", str(newsletter.issue), str(newsletter.issue), "-o", str(tmp_path / "out"), "--copy", "html"])
-    assert result.exit_code == 1
-    assert result.output.endswith("test-issue.yaml: --copy takes one issue: the clipboard holds one email\n")
+    assert result.exit_code == 2  # usage
+    assert result.output == "--copy: takes one issue, since the clipboard holds one email; 2 were given\n"
 
 
 needs_x = pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xclip")), reason="Xvfb and xclip are not installed (.ci/run installs them)")
@@ -67,7 +73,7 @@ def test_real_copy_under_x(newsletter, tmp_path, x_display, part, name):
         capture_output=True, text=True, timeout=60, env=env,
     )
     assert process.returncode == 0, process.stderr
-    assert process.stderr.endswith(f"Copied the {'HTML' if part == 'html' else 'text part'} to the clipboard\n")
+    assert process.stderr.endswith(f"Copied the {'HTML' if part == 'html' else 'text part'} ({name}) to the clipboard\n")
     pasted = subprocess.run(["xclip", "-o", "-selection", "clipboard"], capture_output=True, timeout=10, env=env).stdout
     assert pasted == (tmp_path / "out" / "test-issue" / name).read_bytes()
 
@@ -78,5 +84,6 @@ def test_display_that_is_gone(newsletter, tmp_path):
     result = CliRunner().invoke(cli, ["build", str(newsletter.issue), "-o", str(tmp_path / "out"), "--copy", "text"],
                                 env={"DISPLAY": ":987", "WAYLAND_DISPLAY": None})
     assert result.exit_code == 1
-    assert result.output.endswith("the clipboard did not take the text (is the desktop session still running?): "
-                                  "copy it by hand instead (--stdout html prints the HTML)\n")
+    assert result.output.endswith("email.txt: written, but not copied: the clipboard did not take the text (is the "
+                                  "desktop session still running?); copy it by hand from the file (open it in a text "
+                                  "editor, not a browser), or print it with --stdout text\n")

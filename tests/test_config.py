@@ -77,8 +77,8 @@ def test_found_next_to_or_above_the_issue(newsletter):
         (BASE + 'logo = "logo.png"\n', "digest.toml:6: logo: must be a table"),
         (BASE + 'logo = { src = "nope.png", alt = "Logo" }\n', "digest.toml:6: logo.src: no image file at 'nope.png'"),
         (BASE + 'footer = "[x](javascript:alert(1))"\n', "digest.toml:6: footer: the link 'javascript:alert(1)' must start with"),
-        (BASE + "name = \"again\"\n", "digest.toml:6: is not valid TOML"),
-        ('name = "unclosed\n', "digest.toml:1: is not valid TOML"),
+        (BASE + "name = \"again\"\n", "digest.toml:6: name: appears twice (first on line 1): delete one of them"),
+        ('name = "unclosed\n', "digest.toml:1: name: the quote \" that starts this value is never closed: end the value with \""),
         (b'name = "caf\xe9"\n', "digest.toml:1: is not UTF-8 text: save it as UTF-8"),
     ],
 )

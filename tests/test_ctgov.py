@@ -320,9 +320,9 @@ def test_several_studies_are_fetched_at_once_but_not_all_at_once(cache):
             slow.study(study)
         arrived = []
         with ctgov.Client(slow.url, cache) as client:
-            studies = client.studies(ids, arrived.append)
+            studies = client.studies(ids, lambda done, total: arrived.append((done, total)))
     assert [s["protocolSection"]["identificationModule"]["nctId"] for s in studies] == ids  # the order asked
-    assert arrived == [1] * 10
+    assert arrived == [(i, 10) for i in range(1, 11)]
     assert 1 < slow.most_in_flight <= ctgov.WORKERS
 
 

@@ -19,8 +19,8 @@ from conftest import REPO
 
 from digest.cli import cli
 from digest.config import COLOURS, OPTIONAL, REQUIRED
-from digest.platforms import PLATFORMS
-from digest.reader import ENTRY_FIELDS, ISSUE_FIELDS
+from digest.platforms import PASTE, PLATFORMS, paste_lines
+from digest.reader import ENTRY_FIELDS, ISSUE_FIELDS, SECTION_FIELDS
 
 DOCS = REPO / "docs"
 
@@ -140,9 +140,10 @@ def test_every_issue_field_is_in_writing_an_issue():
     text = page("writing-an-issue.md")
     assert sorted(first_column(section(text, "## The issue's fields"))) == sorted(ISSUE_FIELDS)
     assert sorted(first_column(section(text, "## Each entry's fields"))) == sorted(ENTRY_FIELDS)
+    assert sorted(first_column(section(text, "### Each section's fields"))) == sorted(SECTION_FIELDS)
 
 
-def test_every_platform_has_its_page_in_the_guide():
+def test_every_platform_has_its_page_in_the_guide(sample_email):
     nav = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
     for name, tags in PLATFORMS.items():
         assert f"pasting/{name}.md" in nav
@@ -150,7 +151,12 @@ def test_every_platform_has_its_page_in_the_guide():
         where = first_column(section(text, "## Where each part goes"))
         assert where == ["**Subject**", "**Preheader**", "**HTML**", "**Text part**"], name
         assert f"platform = \"{name}\"" in text
-        assert tags.unsubscribe in text.replace("\\|", "|"), name
+        # What `digest build` prints for the sample, as the page shows it.
+        printed = paste_lines(name, sample_email.subject, sample_email.issue.preheader, "build/2024-06-ldn-trials")
+        assert "```\n" + "\n".join(printed) + "\n```" in text, name
+        if name != "generic":  # its tags are the placeholder, explained in prose
+            fills = section(text, f"## What {PASTE[name].name} fills in").replace("\\|", "|")
+            assert all(tag in fills for tag in tags.values), name
 
 
 def test_every_environment_variable_is_in_the_commands_page():

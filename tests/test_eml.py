@@ -132,9 +132,12 @@ def test_bad_sender_or_unsubscribe(newsletter, tmp_path, line, problem):
 
 def test_eml_with_stdout_is_refused(newsletter, tmp_path):
     configure(newsletter)
-    result = build(newsletter, tmp_path / "out", "--stdout", "html")
-    assert result.exit_code == 1
-    assert result.output == "--eml writes email.eml next to email.html: use it without --stdout\n"
+    result = CliRunner().invoke(cli, ["build", str(newsletter.issue), "--eml", "--stdout", "html"])
+    assert result.exit_code == 2  # usage: the two do not go together
+    assert result.output.endswith("Error: --eml needs the files written: leave out --stdout\n")
+    result = CliRunner().invoke(cli, ["build", str(newsletter.issue), "--eml", "-o", "-"])
+    assert result.exit_code == 2
+    assert result.output.endswith("Error: --eml needs the files written: leave out -o -\n")
 
 
 def test_eml_through_a_real_process(newsletter, tmp_path):

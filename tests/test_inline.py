@@ -121,7 +121,9 @@ def test_no_cssutils_noise_on_the_terminal(newsletter):
     result = subprocess.run([sys.executable, "-m", "digest", "build", "issues/test-issue.yaml", "--out", "out"],
                             capture_output=True, text=True, cwd=newsletter.root)
     assert result.returncode == 0, result.stderr
-    *findings, built, upload = result.stderr.strip().splitlines()
+    lines = result.stderr.strip().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Built "))
+    findings, built, upload = lines[:at], lines[at], lines[at + 1]
     assert built == f"Built {Path('out') / 'test-issue'}/email.html and email.txt"
     assert upload.startswith(f"Upload {Path('out') / 'test-issue' / 'icons'}/ and ")
     assert all(re.search(r"\[[a-z-]+\]$", line) for line in findings), findings  # digest check's own findings only

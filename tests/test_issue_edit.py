@@ -166,7 +166,7 @@ def test_a_layout_that_cannot_be_added_to_safely_is_refused_and_left_alone(tmp_p
 def test_a_broken_issue_file_is_reported_before_anything_is_fetched(tmp_path):
     path = tmp_path / "issue.yaml"
     path.write_text("subject: A\nentries:\n  - institution: A\n   title: B\n", encoding="utf-8")
-    with pytest.raises(IssueError, match=r"issue.yaml:4: YAML syntax: .*; fix it before adding trials"):
+    with pytest.raises(IssueError, match=r"issue.yaml:4: entries\[1\].title: indent this line like 'institution:' on line 3 \(4 spaces, not 3\); fix it before adding trials"):
         open_issue(path)
     path.write_text("subject: A\n", encoding="utf-8")
     with pytest.raises(IssueError, match="has no 'entries:' list to add the trials to"):

@@ -30,11 +30,13 @@ EXPECTED = {
         "{{{unsubscribe}}}",
         "{{Weblink}}",
         "{{insert first_name 'default=there'}}",
-        "{{Sender_Name}}, {{Sender_Address}}, {{Sender_City}}, {{Sender_State}} {{Sender_Zip}}",
-        "{{Sender_Name}}, {{Sender_Address}}, {{Sender_City}}, {{Sender_State}} {{Sender_Zip}}",
+        # Not {{Sender_Name}}: the footer names the organisation just before the address (it read twice).
+        "{{Sender_Address}}, {{Sender_City}}, {{Sender_State}} {{Sender_Zip}}",
+        "{{Sender_Address}}, {{Sender_City}}, {{Sender_State}} {{Sender_Zip}}",
         None,
     ),
-    "buttondown": ("{{ unsubscribe_url }}", "{{ email_url }}", '{{ subscriber.metadata.first_name|default:"there" }}', None, None, None),
+    # Buttondown adds its own unsubscribe footer to every email: the email carries none of its own.
+    "buttondown": (None, "{{ email_url }}", '{{ subscriber.metadata.first_name|default:"there" }}', None, None, None),
     "listmonk": ("{{ UnsubscribeURL }}", "{{ MessageURL }}", '{{ .Subscriber.FirstName | default "there" }}', None, None, None),
 }
 
@@ -70,11 +72,15 @@ def test_platform_tags_in_both_parts(platform, newsletter, tmp_path):
         # Campaign Monitor's links are elements round the link text, not URLs.
         assert "<unsubscribe>Unsubscribe</unsubscribe>" in html and "Unsubscribe" not in links
         assert "<webversion>View this email in your browser</webversion>" in html
+    elif unsubscribe is None:
+        assert "Unsubscribe" not in links and "nsubscribe" not in text
+        assert links.get("View this email in your browser") == view_online
     else:
         assert links["Unsubscribe"] == unsubscribe  # exactly, in href: not URL-encoded, not prefixed
         assert links.get("View this email in your browser") == view_online
         assert f'href="{unsubscribe}"' in html  # and as typed in the source, not as entities
-    assert f"Unsubscribe: {unsubscribe}\n" in text
+    if unsubscribe:
+        assert f"Unsubscribe: {unsubscribe}\n" in text
     if view_online:
         assert f"View this email in your browser: {view_online}\n" in text
     else:
@@ -91,6 +97,7 @@ def test_platform_tags_in_both_parts(platform, newsletter, tmp_path):
         assert "Test Org · 1 Test Street, Testville</p>" in html
     if address_text:
         assert f"Test Org\n{address_text}\n" in text
+        assert text.count("Test Org") == 1
     else:
         assert "Test Org\n1 Test Street, Testville\n" in text
 
@@ -193,7 +200,7 @@ def test_the_guides_table_matches_the_built_tags():
     rows = guide_rows()
     assert set(rows) == set(EXPECTED)
     for platform, (unsubscribe, view_online, first_name, address, _, preheader) in EXPECTED.items():
-        assert rows[platform][:5] == [unsubscribe, view_online or "None", first_name or "None", address or "None", preheader or "None"], platform
+        assert rows[platform][:5] == [unsubscribe or "None", view_online or "None", first_name or "None", address or "None", preheader or "None"], platform
 
 
 @pytest.mark.parametrize("platform, words", [
@@ -225,10 +232,45 @@ def test_template_code_in_digest_toml_is_found_there(newsletter, tmp_path):
     assert "digest.toml:2: organisation: error: '{{ Org }}': listmonk would read this" in result.output
 
 
-def test_mailchimp_build_says_where_the_preheader_goes(newsletter, tmp_path):
-    result, folder = build(newsletter, tmp_path, "mailchimp", None)
+# What `digest build` prints to paste, per platform: (the subject's field, the preheader's line, where email.html and
+# email.txt go), written out here from the platforms' pages rather than read from digest.platforms.PASTE.
+PREHEADER = "A preheader that is long enough to pass the checks we run."
+PASTE_LINES = {
+    "generic": ("Subject", f"Preview text (preheader), if it has one: leave it empty, the email carries the preheader: {PREHEADER}",
+                "its HTML or code editor", "its plain-text version"),
+    "mailchimp": ("Subject line", f"Preview text: {PREHEADER}", "Code your own › Paste in code", "Plain-Text version"),
+    "brevo": ("Subject line", f"Preview text: leave it empty, the email carries the preheader: {PREHEADER}",
+              "Code your own", "nowhere"),
+    "mailerlite": ("Subject", f"Preheader: leave it empty, the email carries the preheader: {PREHEADER}",
+                   "custom HTML editor", "plain-text version"),
+    "campaign-monitor": ("Subject", f"Preview text: leave it empty, the email carries the preheader: {PREHEADER}",
+                         "custom HTML template", "plain-text version"),
+    "sendgrid": ("Subject", f"Preheader: leave it empty, the email carries the preheader: {PREHEADER}",
+                 "Code Editor", "Edit Plain Text"),
+    "buttondown": ("Subject", f"Preheader: the email carries it: {PREHEADER}", "body of a new email", "nowhere"),
+    "listmonk": ("Subject", f"Preheader: the email carries it: {PREHEADER}", "format HTML", "alternate plain-text message"),
+}
+
+
+@pytest.mark.parametrize("platform", list(PASTE_LINES))
+def test_build_prints_the_subject_and_preheader_to_paste_and_where_each_part_goes(platform, newsletter, tmp_path):
+    subject_field, preheader_line, html_place, text_place = PASTE_LINES[platform]
+    result, folder = build(newsletter, tmp_path, platform, None)
     assert result.exit_code == 0, result.output
-    assert ("test-issue.yaml: mailchimp fills in the preview text from its own field; paste the preheader there: "
-            "A preheader that is long enough to pass the checks we run.\n") in result.output
-    result, folder = build(newsletter, tmp_path, "brevo", None)
-    assert "preview text" not in result.output
+    lines = result.stderr.splitlines()
+    at = lines.index(f"Built {folder}/email.html and email.txt")
+    name = {"generic": "your mail platform", "campaign-monitor": "Campaign Monitor", "sendgrid": "SendGrid",
+            "mailerlite": "MailerLite"}.get(platform, platform.capitalize())
+    block = lines[at + 2:]  # after the Built and Upload lines
+    assert block[:3] == [f"To paste into {name}:", f"  {subject_field}: A subject line that is long enough",
+                         f"  {preheader_line}"]
+    assert block[3].startswith(f"  {folder}/email.html: ") and html_place in block[3]
+    assert block[4].startswith(f"  {folder}/email.txt: ") and text_place in block[4]
+    if platform == "buttondown":
+        assert block[5] == "  Note: Buttondown adds its own unsubscribe footer to every email, so this email has none of its own"
+
+
+def test_every_platform_says_where_to_paste():
+    from digest.platforms import PASTE
+
+    assert set(PASTE) == set(PLATFORMS) == set(PASTE_LINES)

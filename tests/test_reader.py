@@ -69,12 +69,13 @@ def test_values_are_the_text_the_editor_typed(newsletter):
         ("   \n\n", "issues/test-issue.yaml: the issue file is empty"),
         (b"subject: x\n\x00\x01\x02", "issues/test-issue.yaml:2: is not a text file"),
         (b"subject: caf\xe9\n", "issues/test-issue.yaml:1: is not UTF-8 text"),
-        ("subject: [unclosed\n", "issues/test-issue.yaml:2: YAML syntax"),
-        ("subject: a: b\n", "issues/test-issue.yaml:1: YAML syntax: a ': ' inside a value"),
+        ("subject: [unclosed\n", "issues/test-issue.yaml:1: subject: a value starting with '[' must be in quotes: subject: \"[unclosed\""),
+        ("subject: a: b\n", "issues/test-issue.yaml:1: subject: the ':' in this value makes YAML read it as another field: "
+                            "put the whole value in quotes: subject: \"a: b\""),
         ("- a list\n", "issues/test-issue.yaml:1: an issue starts with"),
         (GOOD.replace("subject:", "subjet:"), "issues/test-issue.yaml:1: subjet: unknown field; did you mean 'subject'?"),
         (GOOD.replace("preheader: A preheader\n", ""), "issues/test-issue.yaml:1: preheader: is missing"),
-        (GOOD + "subject: again\n", "issues/test-issue.yaml:11: subject: appears twice (first on line 1)"),
+        (GOOD + "subject: again\n", "issues/test-issue.yaml:11: subject: appears twice (first on line 1): delete one of them"),
         (GOOD.replace("date: 2024-05-14", "date: 2024-13-45"), "issues/test-issue.yaml:3: date: '2024-13-45' is not a date"),
         (GOOD.replace("date: 2024-05-14", "date: next week"), "issues/test-issue.yaml:3: date: 'next week' is not a date"),
         (GOOD.replace("subject: A subject line that is long enough", "subject:"), "issues/test-issue.yaml:1: subject: is empty"),
@@ -97,7 +98,7 @@ def test_values_are_the_text_the_editor_typed(newsletter):
         (GOOD.replace("    link:", "    nct_id: NCT123\n    link:"), "issues/test-issue.yaml:10: entries[1].nct_id: 'NCT123' is not a ClinicalTrials.gov id"),
         (GOOD.replace("    link:", "    conditions: pain\n    link:"), "entries[1].conditions: must be a list"),
         (GOOD.replace("entries:\n", "entries:\n  - just text\n"), "issues/test-issue.yaml:6: entries[1]: each entry is a group of fields"),
-        ("subject: a\n\tpreheader: b\n", "issues/test-issue.yaml:2: YAML syntax"),
+        ("subject: a\n\tpreheader: b\n", "issues/test-issue.yaml:2: a tab character at the start of this line: indent with spaces"),
     ],
 )
 def test_bad_input_names_file_line_and_field(newsletter, monkeypatch, text, expected):
@@ -152,4 +153,4 @@ def test_a_subject_has_no_line_break_of_any_kind(newsletter, monkeypatch, brk):
 def test_a_tab_is_named_whatever_the_yaml_parser(newsletter, monkeypatch):
     monkeypatch.chdir(newsletter.root)
     message = error_of(newsletter, GOOD.replace("    title: A trial", "\ttitle: A trial"))
-    assert message.endswith("YAML syntax: a tab character: indent with spaces")
+    assert message.endswith("a tab character at the start of this line: indent with spaces, like the lines around it")

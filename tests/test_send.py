@@ -278,3 +278,16 @@ def test_send_through_a_real_process(built, tmp_path, smtp_server):
     assert process.returncode == 0, process.stderr
     assert process.stderr == "Sent a test copy to a@testnews.example\n"
     assert len(server.received) == 1
+
+
+def test_a_mailchimp_test_copy_reads_as_a_subscriber_would(built, tmp_path, smtp_server):
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--platform", "mailchimp")
+    assert result.exit_code == 0, result.output
+    _, (text, html) = parts(server.received[0][2])
+    assert "*|" not in html and "*|" not in text
+    # The inbox line is the preheader, not *|MC_PREVIEW_TEXT|*; the address is digest.toml's, not a tag.
+    hidden = html[html.index('<div style="display:none'):]
+    assert hidden.split(">", 1)[1].startswith("A preheader that is long enough to pass the checks we run.")
+    assert "1 Test Street, Testville" in html
+    assert 'href="#"' in html and "Unsubscribe: #" in text

@@ -101,7 +101,7 @@ def test_ids_from_a_file_and_a_bad_id_stops_before_any_request(newsletter, regis
     before = newsletter.issue.read_bytes()
     registry.requests.clear()
     result = run("trial", "NCT02806440", "NCT1234", "--issue", str(newsletter.issue))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a value typed on the command line: usage
     assert result.stderr == "NCT id: 'NCT1234' is not a ClinicalTrials.gov id like NCT03008590 (NCT and 8 digits)\n"
     assert registry.requests == [] and newsletter.issue.read_bytes() == before
 
@@ -207,7 +207,9 @@ def test_search_says_when_there_are_more_or_none(registry):
     assert result.stderr == "Showing 1 of 438 studies (--limit shows more). Add one with: digest trial NCT02806440 --issue FILE\n"
     registry.queued.clear()
     registry.queue("/api/v2/studies", 200, {"studies": []})
-    assert run("trial", "--search", "nothing at all").stderr == "No studies found.\n"
+    result = run("trial", "--search", "nothing at all", "--status", "recruiting")
+    assert result.exit_code == 1
+    assert result.stderr == "no studies on ClinicalTrials.gov match 'nothing at all' with the status Recruiting\n"
 
 
 @pytest.mark.parametrize(
@@ -221,7 +223,7 @@ def test_search_says_when_there_are_more_or_none(registry):
 )
 def test_usage_mistakes_are_one_line(registry, args, message):
     result = run("trial", *args)
-    assert result.exit_code == 1 and result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    assert result.exit_code == 2 and result.stderr.startswith(message) and result.stderr.count("\n") == 1
     assert registry.requests == []
 
 

@@ -20,6 +20,7 @@ CHECKS = (
     text.check_subject,
     text.check_text_part,
     content.check_typed_text,
+    content.check_first_name,
     content.check_starter_text,
     content.check_entries,
     content.check_status,

@@ -44,14 +44,17 @@ def issue_texts(result: Result) -> Iterator[tuple[str, str]]:
     if issue.greeting is not None:
         yield "greeting", issue.greeting
     yield "intro", issue.intro.source
-    for i, entry in enumerate(issue.entries, 1):
-        for name in ("institution", "title", "link_label", "status", "phase", "nct_id"):
-            if getattr(entry, name):
-                yield f"entries[{i}].{name}", getattr(entry, name)
-        yield f"entries[{i}].summary", entry.summary.source
-        yield f"entries[{i}].link", entry.link
-        for condition in entry.conditions:
-            yield f"entries[{i}].conditions", condition
+    for section in issue.sections:
+        if section.heading is not None:
+            yield f"{section.field}.heading", section.heading
+        for entry in section.entries:
+            for name in ("institution", "title", "link_label", "status", "phase", "nct_id"):
+                if getattr(entry, name):
+                    yield f"{entry.field}.{name}", getattr(entry, name)
+            yield f"{entry.field}.summary", entry.summary.source
+            yield f"{entry.field}.link", entry.link
+            for condition in entry.conditions:
+                yield f"{entry.field}.conditions", condition
     if issue.outro is not None:
         yield "outro", issue.outro.source
 

@@ -8,8 +8,8 @@ import re
 from urllib.parse import urlsplit
 
 from digest.checks.base import at, at_text, config_texts, in_config, issue_texts, normalise
-from digest.model import ERROR, STATUS_LABELS, WARNING, Finding, Result
-from digest.platforms import platform_tags
+from digest.model import ERROR, STATUS_LABELS, WARNING, Entry, Finding, Result
+from digest.platforms import FIRST_NAME, platform_tags
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{%|%\}|\bTODO\b|\bFIXME\b|\bXXX\b|lorem ipsum", re.IGNORECASE)
 _CASE_SENSITIVE = {"todo", "fixme", "xxx"}  # "todo" as a word in prose is fine; TODO in capitals is a note
@@ -45,6 +45,18 @@ def check_typed_text(result: Result) -> list[Finding]:
                 findings.append(Finding("placeholder", ERROR, f"{found!r} left in the text: finish or remove it "
                                         "before sending", **source(result, field, text, match.start())))
                 break
+    return findings
+
+
+def check_first_name(result: Result) -> list[Finding]:
+    """{first_name} is filled in only in the greeting: anywhere else every reader would read it as typed."""
+    findings = []
+    for source, texts in ((_issue_place, issue_texts(result)), (_config_place, config_texts(result))):
+        for field, text in texts:
+            if field != "greeting" and (index := text.find(FIRST_NAME)) != -1:
+                findings.append(Finding("first-name", ERROR, f"{FIRST_NAME} is filled in only in the greeting, the "
+                                        f"line above the intro: move it there (greeting: \"Dear {FIRST_NAME},\")",
+                                        **source(result, field, text, index)))
     return findings
 
 
@@ -148,20 +160,27 @@ def check_entries(result: Result) -> list[Finding]:
     issue = result.issue
     if not issue.entries:
         return [Finding("no-entries", ERROR, "the issue has no entries: add at least one under 'entries:'",
-                        **at(result, "entries"))]
-    findings = []
+                        **at(result, "entries" if "entries" in issue.source.keys else "sections"))]
+    findings = [Finding("empty-section", ERROR, f"the section {section.heading!r} has no entries: add some, or remove "
+                        "the section (its heading would stand alone in the email)", **at(result, f"{section.field}.heading"))
+                for section in issue.sections if section.heading is not None and not section.entries]
     for key, what in (("title", "title"), ("link", "link")):
-        first: dict[str, int] = {}
-        for i, entry in enumerate(issue.entries):
+        first: dict[str, Entry] = {}
+        for entry in issue.entries:
             value = getattr(entry, key)
             norm = normalise(value).lower() if key == "title" else value
             if norm in first:
-                findings.append(Finding(f"entry-duplicate-{key}", WARNING, f"same {what} as entry {first[norm] + 1} "
-                                        f"(line {issue.entries[first[norm]].line}): is it the same news twice?",
-                                        **at(result, f"entries[{i + 1}].{key}")))
+                findings.append(Finding(f"entry-duplicate-{key}", WARNING, f"same {what} as {_entry_name(first[norm])} "
+                                        f"(line {first[norm].line}): is it the same news twice?",
+                                        **at(result, f"{entry.field}.{key}")))
             else:
-                first[norm] = i
+                first[norm] = entry
     return findings
+
+
+def _entry_name(entry: Entry) -> str:
+    """"entry 2" in an issue of plain entries; "sections[2].entries[1]" where the numbers would be ambiguous."""
+    return f"entry {entry.field[8:-1]}" if entry.field.startswith("entries[") else entry.field
 
 
 def check_status(result: Result) -> list[Finding]:
@@ -169,11 +188,11 @@ def check_status(result: Result) -> list[Finding]:
     known = {label.lower(): label for label in STATUS_LABELS.values()}
     known.update({name.lower().replace("_", " "): label for name, label in STATUS_LABELS.items()})
     findings = []
-    for i, entry in enumerate(result.issue.entries, 1):
+    for entry in result.issue.entries:
         if entry.status is None:
             continue
         status = " ".join(entry.status.lower().replace("_", " ").split())
-        place = at(result, f"entries[{i}].status")
+        place = at(result, f"{entry.field}.status")
         if status in CLOSED:
             findings.append(Finding("trial-status", WARNING, f"the trial is {entry.status} ({CLOSED[status]}): readers "
                                     "cannot join it; say so in the summary, or leave the entry out", **place))

@@ -27,6 +27,8 @@ def check_unsubscribe(result: Result) -> list[Finding]:
     platform = result.platform
     tags = platform_tags(platform)
     tag = tags.unsubscribe
+    if tag is None:
+        return []  # the platform adds its own unsubscribe footer to every email
     # Campaign Monitor's HTML wraps the link text in its own <unsubscribe> element instead of a URL.
     html_needles = ("<unsubscribe",) if tags.link_elements else (tag, html.escape(tag))
     missing = [part for part, body, needles in ((HTML_PART, result.html, html_needles), (TEXT_PART, result.text, (tag, html.escape(tag))))

@@ -8,18 +8,19 @@ import click
 
 import digest
 from digest.commands.report import format_finding
-from digest.exceptions import BuildError, display_path
+from digest.exceptions import BuildError, IssueError, OptionError, display_path
+from digest.files import expand_folders
 from digest.model import ERROR
-from digest.platforms import platform_tags
+from digest.platforms import paste_lines
 
 
 def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdout: str | None,
           platform: str | None = None, eml: bool = False, copy: str | None = None, force: bool = False,
           open_browser: bool = False) -> list[Path]:
-    if eml and stdout:
-        raise BuildError("--eml writes email.eml next to email.html: use it without --stdout")
+    issue_paths = expand_folders(issue_paths, IssueError)
     if copy and len(issue_paths) > 1:
-        raise BuildError("--copy takes one issue: the clipboard holds one email", issue_paths[1])
+        raise OptionError(f"takes one issue, since the clipboard holds one email; {len(issue_paths)} were given",
+                          field="--copy")
 
     # Every issue is read, rendered and checked before anything is written: one bad issue means no output at all.
     results, errors = [], 0
@@ -42,32 +43,35 @@ def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdo
 
         for result in results:
             require_sender(result.newsletter)
-    for result in results:
-        if platform_tags(result.platform).preheader:
-            # The email carries the platform's preview-text tag instead of the preheader: say where it goes.
-            click.echo(f"note: {result.issue.path}: {result.platform} fills in the preview text from its own field; "
-                       f"paste the preheader there: {result.issue.preheader}", err=True)
     if stdout:
         for result in results:
             click.echo(result.html if stdout == "html" else result.text, nl=False)
-        folders = []
-    else:
-        folders = [digest.write(result, out_dir, eml=eml) for result in results]
+        return []
+    folders = [digest.write(result, out_dir, eml=eml) for result in results]
     for result, folder in zip(results, folders):
-        click.echo(f"Built {folder}/email.html and email.txt{' and email.eml' if eml else ''}", err=True)
-        if open_browser:
-            from digest.commands.browser import open_in_browser
-
-            open_in_browser((folder / "email.html").resolve().as_uri())
-    for result, folder in zip(results, folders):
+        shown = display_path(folder)
+        click.echo(f"Built {shown}/email.html and email.txt{' and email.eml' if eml else ''}", err=True)
         if uploads := upload_folders(result):
-            shown = " and ".join(f"{display_path(folder / name)}/" for name in uploads)
-            click.echo(f"Upload {shown} to {result.newsletter.asset_base_url}: the email loads its images from there", err=True)
-    if copy:
-        from digest.clipboard import copy_text
+            places = " and ".join(f"{display_path(folder / name)}/" for name in uploads)
+            click.echo(f"Upload {places} to {result.newsletter.asset_base_url}: the email loads its images from there", err=True)
+        for line in paste_lines(result.platform, result.issue.subject, result.issue.preheader, shown):
+            click.echo(line, err=True)
+    if open_browser:
+        from digest.commands.browser import open_in_browser
 
-        copy_text(results[0].html if copy == "html" else results[0].text)
-        click.echo(f"Copied the {'HTML' if copy == 'html' else 'text part'} to the clipboard", err=True)
+        for folder in folders:
+            open_in_browser((folder / "email.html").resolve().as_uri())
+    if copy:
+        from digest.clipboard import ClipboardError, copy_text
+
+        name = "email.html" if copy == "html" else "email.txt"
+        try:
+            copy_text(results[0].html if copy == "html" else results[0].text)
+        except ClipboardError as exc:
+            # The files are written and said so above: only the copy failed, and the line says what to do instead.
+            raise ClipboardError(f"written, but not copied: {exc.problem}; copy it by hand from the file (open it in a "
+                                 f"text editor, not a browser), or print it with --stdout {copy}", folders[0] / name) from None
+        click.echo(f"Copied the {'HTML' if copy == 'html' else 'text part'} ({name}) to the clipboard", err=True)
     return folders
 
 

@@ -10,7 +10,8 @@ import click
 
 import digest
 from digest.commands.report import Report, as_json, format_finding, summary
-from digest.exceptions import DigestError, OptionError
+from digest.exceptions import DigestError, IssueError, OptionError
+from digest.files import expand_folders
 from digest.model import ERROR, WARNING, Finding
 
 
@@ -18,6 +19,7 @@ def check(issue_paths: list[Path], config_path: Path | None, fmt: str = "text", 
           links: bool = False, platform: str | None = None, build_dir: Path | None = None) -> int:
     """Check every issue; print the findings; return the exit code (0 clean, 1 errors, or warnings with strict)."""
     reports, built = [], []
+    issue_paths = expand_folders(issue_paths, IssueError)
     for path in issue_paths:
         try:
             result = digest.build(path, config=config_path, platform=platform)

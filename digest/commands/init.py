@@ -6,7 +6,7 @@ import datetime
 from pathlib import Path
 
 from digest.config import CONFIG_NAME
-from digest.exceptions import ConfigError, DigestError
+from digest.exceptions import ConfigError, DigestError, OptionError
 from digest.markup import control_problem
 from digest.files import create
 from digest.starter import render_starter
@@ -14,7 +14,7 @@ from digest.starter import render_starter
 
 def init(directory: Path, name: str) -> list[Path]:
     if not name.strip() or len(name.splitlines()) > 1 or control_problem(name):
-        raise DigestError("the newsletter's name must be one line of text", field="--name")
+        raise OptionError("the newsletter's name must be one line of text", field="--name")
     config = directory / CONFIG_NAME
     today = datetime.date.today()
     issue = directory / "issues" / f"{today.isoformat()}-first-issue.yaml"

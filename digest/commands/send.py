@@ -28,7 +28,6 @@ class SendError(DigestError):
 def send(issue_path: Path, recipients: list[str], server: str, security: str | None, user: str | None,
          config_path: Path | None = None, platform: str | None = None, force: bool = False, raw: bool = False) -> None:
     """Build ISSUE fresh, exactly as `digest build` would, and mail it as a test copy."""
-    import dataclasses
     import smtplib
 
     import digest
@@ -49,9 +48,7 @@ def send(issue_path: Path, recipients: list[str], server: str, security: str | N
         raise SendError(f"{errors} error{'s' if errors != 1 else ''} found, so nothing was sent: "
                         "fix them, or use --force to send the test copy anyway")
     if not raw:
-        html, text = with_sample_values(result.html, result.text, result.platform, result.issue.preheader,
-                                        result.newsletter.address)
-        result = dataclasses.replace(result, html=html, text=text)
+        result = with_sample_values(result)
     message = build_message(result)
     sender = parseaddr(message["From"])[1]
     message["To"] = ", ".join(recipients)

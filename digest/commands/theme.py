@@ -8,11 +8,19 @@ from pathlib import Path
 import click
 
 from digest.config import find_config, load_config, read_theme
-from digest.exceptions import display_path, where
+from digest.exceptions import ConfigError, display_path, where
+from digest.files import read_text
 from digest.theme import OWN, builtin_themes, copy_theme, named_theme, overrides
 
 
+def _given(config_path: Path | None) -> None:
+    """--config names a file that must be there, as for every command: not found is its one line, exit 1."""
+    if config_path is not None:
+        read_text(config_path, ConfigError)
+
+
 def list_themes(config_path: Path | None) -> None:
+    _given(config_path)
     builtin = builtin_themes()
     click.echo("Built-in themes:")
     for name, folder in builtin.items():
@@ -31,6 +39,7 @@ def list_themes(config_path: Path | None) -> None:
 
 
 def copy(name: str | None, destination: Path | None, config_path: Path | None) -> None:
+    _given(config_path)
     config = config_path or find_config(Path.cwd())
     root = config.parent if config else Path.cwd()
     current = named_theme(config) if config else "default"
