@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from digest import mistakes, safe_yaml
+from digest import safe_yaml
 from digest.assets import resolve_image
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
@@ -202,9 +202,13 @@ class _IssueReader:
             return None
         key, value = typed.group(1), typed.group(2)
         if not node.tag.startswith("tag:yaml.org,2002:") or not node.value and value.startswith("#"):
+            from digest import mistakes  # the words for an editor's slip: only when there is one
+
             return mistakes.value_mistake(key, value)
         rest = line[line.find(node.value, typed.start(2)) + len(node.value):] if node.value else ""
         if note := re.match(r"\s+(#\S.*)", rest):
+            from digest import mistakes
+
             return (f"everything from '{note.group(1).split()[0]}' on is read as a note and left out: put the whole value "
                     f"in quotes: {mistakes.quoted(key, value)}")
         return None
@@ -316,6 +320,8 @@ def syntax_error(text: str, exc: yaml.MarkedYAMLError, path: Path) -> IssueError
     markdown = (exc.problem or "").startswith("'*") and "&" not in text
     ours = isinstance(exc, yaml.composer.ComposerError) and not markdown
     if mark is not None and not ours:
+        from digest import mistakes
+
         found = mistakes.yaml_mistake(text, mark.line + 1, context_line, exc.problem, exc.context,
                                       {**ISSUE_FIELDS, **SECTION_FIELDS}, ENTRY_FIELDS)
         if found:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
+import re
 
 from digest.model import WARNING, Finding, Result
+
+
+_EXTENDS = re.compile(r"\{%-?\s*extends\b")
+_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 
 
 def check_blocks(result: Result) -> list[Finding]:
@@ -27,6 +31,8 @@ def _unknown_blocks(env, name: str, seen: tuple[str, ...]) -> list[Finding]:
     findings = []
     for block, line in blocks:
         if block not in known:
+            import difflib  # only for a block that is not there
+
             near = difflib.get_close_matches(block, known, n=1)
             hint = f"did you mean {near[0]!r}?" if near else f"its blocks are {', '.join(sorted(known)) or 'none'}"
             findings.append(Finding("theme-block", WARNING, f"{parent!r} has no block {block!r}, so this one is never "
@@ -55,7 +61,7 @@ def _parse(env, name: str, filename: str, mtime: int) -> tuple[str | None, list[
     from jinja2 import nodes
 
     source = env.loader.get_source(env, name)[0]
-    if "extends" not in source:  # most templates: no need to parse them
+    if not _EXTENDS.search(_COMMENT.sub("", source)):  # most templates (the built-in ones too): nothing to parse
         return None, []
     tree = env.parse(source, name, filename)
     extends = next(tree.find_all(nodes.Extends), None)
