@@ -33,8 +33,10 @@ def test_the_guides_example_runs(tmp_path):
     assert (tmp_path / "build" / "2024-06-ldn-trials" / "email.html").is_file()
 
 
-def test_the_one_liner_of_the_issue_works():
-    process = python("import digest; r = digest.build('issues/2024-06-ldn-trials.yaml'); print(r.ok, len(r.html))")
+def test_the_one_liner_of_the_readme_works():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [code] = re.findall(r'python -c "(import digest;[^"]*)"', readme)
+    process = python(code)
     assert process.returncode == 0, process.stderr
     ok, size = process.stdout.split()
     assert ok == "True" and 20_000 < int(size) < 24_576
