@@ -273,7 +273,7 @@ def theme():
     """The built-in themes, and copies of them to restyle (see the Themes page of the docs)."""
 
 
-@theme.command("list")
+@theme.command("list", short_help="List the themes, and the one this newsletter uses.")
 @click.option("--config", "config_path", type=a_file, help="The newsletter's digest.toml (default: found in this folder or above it).")
 def theme_list(config_path):
     """List the built-in themes, and say which theme this newsletter uses and what its templates/ overrides."""
@@ -282,7 +282,7 @@ def theme_list(config_path):
     list_themes(config_path)
 
 
-@theme.command("copy")
+@theme.command("copy", short_help="Copy a built-in theme into the newsletter to edit.")
 @click.argument("name", required=False)
 @click.option("--to", "destination", type=click.Path(path_type=Path),
               help="Folder to copy it into (default: templates/ next to digest.toml, whose files override the theme's).")

@@ -217,7 +217,8 @@ def stop_here(point: str) -> None:
         os.kill(os.getpid(), signal.SIGSTOP)
 
 
-def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError) -> None:
+def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError,
+           exists: str = "already exists: choose another title or date") -> None:
     """Create `path` with `text` (or bytes), whole or not at all, and never over a file that exists."""
     path = Path(path)
     try:
@@ -234,7 +235,7 @@ def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError
         finally:
             os.unlink(staging)
     except FileExistsError:
-        raise error("already exists: choose another title or date", path) from None
+        raise error(exists, path) from None
     except OSError as exc:
         raise error(f"cannot be written ({exc.strerror})", path) from None
 

@@ -138,7 +138,9 @@ def copy_theme(name: str, destination: Path) -> list[Path]:
     written = []
     try:
         for file, target in zip(files, targets):
-            create(target, file.read_bytes())
+            # A file that appeared since the check above: the same words, and the copy undone below.
+            create(target, file.read_bytes(), exists="already exists: nothing was copied; move it away, or copy to "
+                   "another folder with --to")
             written.append(target)
     except DigestError:
         for target in written:  # all of the theme or none of it

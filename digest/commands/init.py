@@ -21,7 +21,7 @@ def init(directory: Path, name: str) -> list[Path]:
     for path in (config, issue):
         if path.exists():
             raise ConfigError("already exists: this folder is a newsletter already", path)
-    create(config, render_starter("digest.toml.j2", name=name))
+    create(config, render_starter("digest.toml.j2", name=name), exists="already exists: this folder is a newsletter already")
     try:
         create(issue, render_starter("issue.yaml.j2", subject=f"{name}: first issue", date=today.isoformat(), path=issue.relative_to(directory)))
     except DigestError:
