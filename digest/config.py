@@ -47,6 +47,11 @@ def find_config(start: Path) -> Path | None:
 
 def settings_for(issue_path: Path, config_path: Path | None = None, **overrides) -> Newsletter:
     """The settings an issue is built with: `config_path`, else the digest.toml next to or above the issue."""
+    return load_config(config_for(issue_path, config_path), **overrides)
+
+
+def config_for(issue_path: Path, config_path: Path | None = None) -> Path:
+    """`config_path`, else the digest.toml next to or above the issue; IssueError when the issue is no file."""
     issue_path = Path(issue_path)
     if not issue_path.is_file():
         kind = "is a folder, not an issue file" if issue_path.is_dir() else "is not a regular file (a pipe or a device?)"
@@ -55,7 +60,7 @@ def settings_for(issue_path: Path, config_path: Path | None = None, **overrides)
         config_path = find_config(issue_path.parent)
         if config_path is None:
             raise ConfigError(f"no {CONFIG_NAME} found in this folder or any folder above it (use --config, or run 'digest init')", issue_path)
-    return load_config(config_path, **overrides)
+    return config_path
 
 
 def load_config(path: Path, **overrides) -> Newsletter:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from digest.config import CONFIG_NAME, find_config
-from digest.exceptions import ConfigError, IssueError
+from digest.config import config_for
 
 
 def preview(issue_path: Path, config_path: Path | None, port: int | None, open_browser: bool) -> None:
@@ -42,12 +41,7 @@ def running(issue_path: Path, config_path: Path | None = None, port: int | None 
     from digest.preview.watch import start_watching
 
     # Without the issue file or digest.toml there is nothing to watch; any other error shows in the page.
-    if not issue_path.is_file():
-        kind = "is a folder, not an issue file" if issue_path.is_dir() else "is not a regular file (a pipe or a device?)"
-        raise IssueError("no such issue file" if not issue_path.exists() else kind, issue_path)
-    config_path = config_path or find_config(issue_path.parent)
-    if config_path is None:
-        raise ConfigError(f"no {CONFIG_NAME} found in this folder or any folder above it (use --config, or run 'digest init')", issue_path)
+    config_path = config_for(issue_path, config_path)
     report = report or _report
     shown = Preview(issue_path, config_path)
     report(*shown.rebuild())
