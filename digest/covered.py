@@ -19,10 +19,9 @@ from pathlib import Path
 import yaml
 
 from digest import safe_yaml
+from digest.dates import iso_date, longdate
 from digest.exceptions import IssueError
 from digest.files import decode, read_bytes
-
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -72,9 +71,9 @@ def read_covered(paths: Iterable[Path]) -> Covered:
             raise IssueError("has no 'date:': digest dates what is new from each issue's date", path, None, "date")
         date_node = top["date"][1]
         try:
-            if not isinstance(date_node, yaml.ScalarNode) or not _DATE.fullmatch(date_node.value.strip()):
+            if not isinstance(date_node, yaml.ScalarNode):
                 raise ValueError
-            date = datetime.date.fromisoformat(date_node.value.strip())
+            date = iso_date(date_node.value.strip())
         except ValueError:
             raise IssueError("is not a date: write it as YYYY-MM-DD, e.g. 2024-05-14", path,
                              date_node.start_mark.line + 1, "date") from None
@@ -198,15 +197,11 @@ def update_summary(featured: Featured, found: list[Change]) -> str:
         if change.what == "status":
             said.append(f"its status changed from {change.was} to {change.now}")
         elif change.what == "results":
-            when = f" on {_longdate(datetime.date.fromisoformat(change.now))}" if change.now != "posted" else ""
+            when = f" on {longdate(datetime.date.fromisoformat(change.now))}" if change.now != "posted" else ""
             said.append(f"its results were posted{when}")
         elif change.what == "phase":
             said.append(f"it moved from {change.was} to {change.now}")
         elif change.what == "enrolment":
             said.append(f"its enrolment changed from {change.was} to {change.now}")
-    return escape(f"Since we covered this trial on {_longdate(featured.date)}, {'; '.join(said)}.")
-
-
-def _longdate(date: datetime.date) -> str:
-    return f"{date.day} {date:%B %Y}"
+    return escape(f"Since we covered this trial on {longdate(featured.date)}, {'; '.join(said)}.")
 

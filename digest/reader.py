@@ -14,6 +14,7 @@ import yaml
 
 from digest import safe_yaml
 from digest.assets import resolve_image
+from digest.dates import iso_date
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
@@ -46,7 +47,6 @@ _FRIENDLIER = {
 }
 _NCT = re.compile(r"NCT\d{8}")
 _VALUE = re.compile(r"[ -]*([A-Za-z_][\w-]*)[ \t]*:[ \t]+(.*)")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def slug_for(path: Path) -> str:
@@ -247,9 +247,7 @@ class _IssueReader:
     def date(self, node: yaml.Node) -> datetime.date:
         value = self.scalar(node, "date")
         try:
-            if not _DATE.fullmatch(value):  # fromisoformat also takes 20240514 and 2024-W20-2
-                raise ValueError
-            return datetime.date.fromisoformat(value)
+            return iso_date(value)
         except ValueError:
             raise self.error(node, "date", f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-05-14") from None
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
+from digest.dates import longdate
 from digest.exceptions import BuildError, IssueError
 from digest.inline import inline_css
 from digest.model import Issue, Newsletter, Result
@@ -94,11 +95,6 @@ def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
     env.filters["longdate"] = longdate
     env.digest_folders = (*(d.resolve() for d in dirs), BUILTIN)  # where a template's file can be, for errors
     return env
-
-
-def longdate(date) -> str:
-    """4 June 2024."""
-    return f"{date.day} {date:%B %Y}"
 
 
 def bytecode_cache() -> jinja2.BytecodeCache | None:

@@ -7,18 +7,15 @@ import re
 from pathlib import Path
 
 from digest.config import CONFIG_NAME, find_config, load_config
+from digest.dates import iso_date
 from digest.exceptions import ConfigError, OptionError, display_path
 from digest.files import create
 from digest.starter import STARTER_SUBJECT, render_starter
 
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
 
 def new(title: str, date_text: str | None, issues_dir: Path | None) -> Path:
     try:
-        if date_text and not _DATE.fullmatch(date_text):  # fromisoformat also takes 20240514, as the reader does not
-            raise ValueError
-        date = datetime.date.fromisoformat(date_text) if date_text else datetime.date.today()
+        date = iso_date(date_text) if date_text else datetime.date.today()
     except ValueError:
         raise OptionError(f"{date_text!r} is not a date: write it as YYYY-MM-DD", field="--date") from None
     config = find_config(issues_dir or Path.cwd())

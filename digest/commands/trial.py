@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -381,10 +380,10 @@ def _stale_lines(stale: list[dict]) -> list[str]:
 
 def _date(text: str) -> datetime.date:
     value = text.strip()
+    from digest.dates import iso_date
+
     try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):  # fromisoformat also takes 20240514
-            raise ValueError
-        return datetime.date.fromisoformat(value)
+        return iso_date(value)
     except ValueError:
         raise OptionError(f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-06-04", field="--since") from None
 

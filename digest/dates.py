@@ -1,0 +1,21 @@
+"""Dates as editors write them (2024-06-04) and as readers read them (4 June 2024)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(text: str) -> datetime.date:
+    """`text` as a date written YYYY-MM-DD, and only so: fromisoformat also takes 20240514 and 2024-W20-2.
+    ValueError for anything else."""
+    if not _ISO.fullmatch(text):
+        raise ValueError(f"{text!r} is not YYYY-MM-DD")
+    return datetime.date.fromisoformat(text)
+
+
+def longdate(date: datetime.date) -> str:
+    """4 June 2024."""
+    return f"{date.day} {date:%B %Y}"
