@@ -144,7 +144,6 @@ class Client:
         self.deadline = DEADLINE if deadline is None else deadline
         self.usable, self.notify = usable, notify
         self.stale: list[tuple[str, datetime.date]] = []
-        self.oldest_copy: float | None = None  # the mtime of the oldest saved copy served, fresh or not
         self._http = None
         self._lock = threading.Lock()
 
@@ -231,14 +230,13 @@ class Client:
                     self.usable(study, nct_id)
             except TrialError as exc:
                 raise TrialError(f"{exc.problem} (this is the copy saved on {_day(mtime)}: --refresh fetches it again)") from None
-            self._served(mtime)
             return study
         try:
             answer = self._get(f"/api/v2/studies/{nct_id}")
         except Unreachable:
             if saved is None or self.fresh is None:
                 raise
-            self._served(saved[1], stale=nct_id)
+            self._served_stale(nct_id, saved[1])
             return saved[0]
         if answer.status == 404:
             raise TrialError(f"no study {nct_id} on ClinicalTrials.gov")
@@ -277,23 +275,22 @@ class Client:
         if day is not None:
             _save(self.cache / "versions" / nct_id / f"{day.isoformat()}.json", json.dumps(study).encode("utf-8"))
 
-    def _saved(self, path: Path | None) -> tuple[dict, float] | None:
+    def _saved(self, path: Path | None, parse: Callable[[object], dict] | None = None) -> tuple[dict, float] | None:
+        """The copy saved at `path` (a study record, or what `parse` makes of it) and when it was saved."""
         if path is None:
             return None
         try:
             data = read_bytes(path, limit=MAX_ANSWER)
-            return _study_record(json.loads(data)), path.stat().st_mtime
+            return (parse or _study_record)(json.loads(data)), path.stat().st_mtime
         except (DigestError, ValueError, RecursionError, OSError):
             return None  # not cached yet, or a damaged copy: fetch it
 
     def _fresh(self, mtime: float) -> bool:
         return self.fresh is None or time.time() - mtime <= self.fresh
 
-    def _served(self, mtime: float, stale: str | None = None) -> None:
+    def _served_stale(self, what: str, mtime: float) -> None:
         with self._lock:
-            self.oldest_copy = mtime if self.oldest_copy is None else min(self.oldest_copy, mtime)
-            if stale:
-                self.stale.append((stale, _day(mtime)))
+            self.stale.append((what, _day(mtime)))
 
     def studies(self, ids: list[str], progress: Callable[[int, int], None] | None = None,
                 keep_going: bool = False) -> list[dict]:
@@ -396,21 +393,15 @@ class Client:
 
         key = hashlib.sha256(json.dumps(params, sort_keys=True).encode("utf-8")).hexdigest()[:32]
         cached = self.cache / "search" / f"{key}.json" if self.cache else None
-        saved = None
-        if cached is not None:
-            try:
-                saved = _search_page(json.loads(read_bytes(cached, limit=MAX_ANSWER))), cached.stat().st_mtime
-            except (DigestError, ValueError, RecursionError, OSError):
-                saved = None
+        saved = self._saved(cached, _search_page)
         if saved is not None and not self.refresh and self._fresh(saved[1]) and self.fresh is not None:
-            self._served(saved[1])
             return saved[0]
         try:
             answer = self._get("/api/v2/studies", params)
         except Unreachable:
             if saved is None or self.fresh is None:
                 raise
-            self._served(saved[1], stale=f"page {number} of the search")
+            self._served_stale(f"page {number} of the search", saved[1])
             return saved[0]
         if answer.status != 200:
             raise TrialError(f"ClinicalTrials.gov answered {answer.status} to the search ({answer.detail()})")
