@@ -19,6 +19,7 @@ from digest.model import Image
 
 MAX_IMAGE_BYTES = 1024 * 1024
 LARGE_IMAGE_BYTES = 200 * 1024  # past this, `digest check` warns: slow on a phone, and some clients block it
+_HEAD = 512  # of a file: enough to tell an image's type, and an SVG's opening past a long XML prologue
 _SVG = re.compile(rb"\s*(<\?xml|<!--|<!doctype svg|<svg)", re.IGNORECASE)
 
 
@@ -44,7 +45,7 @@ def resolve_image(src: str, alt: str, folder: Path, root: Path, asset_base_url: 
     except ValueError:
         raise ValueError(f"the image {src!r} is outside the newsletter folder {root}") from None
     try:
-        read_image(source)
+        read_image(source, whole=False)
     except ValueError as exc:
         raise ValueError(f"the image {src!r} {exc}") from None
     if asset_base_url is None:
@@ -52,8 +53,12 @@ def resolve_image(src: str, alt: str, folder: Path, root: Path, asset_base_url: 
     return Image(url=asset_base_url + quote(relative), alt=alt, source=source, path=relative)
 
 
-def read_image(path: Path) -> bytes:
-    """The bytes of the image file at `path`; ValueError saying what it is instead ("is empty", …)."""
+def read_image(path: Path, whole: bool = True) -> bytes:
+    """The bytes of the image file at `path`; ValueError saying what it is instead ("is empty", …).
+
+    `whole=False` reads only the first bytes, which tell what it is: enough while an issue is read, as the
+    writer reads it whole again (the file may change in between).
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not hang the build
     except OSError as exc:
@@ -64,12 +69,12 @@ def read_image(path: Path) -> bytes:
             raise ValueError("is a folder, not a file" if stat.S_ISDIR(info.st_mode) else "is not a regular file")
         if info.st_size > MAX_IMAGE_BYTES:
             raise ValueError(_too_large(info.st_size))
-        data = read_up_to(fd, MAX_IMAGE_BYTES + 1)
+        data = read_up_to(fd, MAX_IMAGE_BYTES + 1 if whole else _HEAD)
     except OSError as exc:
         raise ValueError(f"cannot be read ({exc.strerror})") from None
     finally:
         os.close(fd)
-    if len(data) > MAX_IMAGE_BYTES:
+    if whole and len(data) > MAX_IMAGE_BYTES:
         raise ValueError(_too_large(len(data)))
     if not data:
         raise ValueError("is an empty file")

@@ -6,6 +6,7 @@ values are taken as the text the editor typed: `title: no` stays "no" instead of
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from pathlib import Path
@@ -18,7 +19,7 @@ from digest.dates import iso_date
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
 from digest.markup import MarkdownLinkError, control_problem, link_problem, render
-from digest.model import Entry, Issue, Newsletter, Section, SourceMap, Text
+from digest.model import Entry, Image, Issue, Newsletter, Section, SourceMap, Text
 from digest.platforms import FIRST_NAME
 
 # `entries` or `sections` (or both): checked in `issue`, since the mapping knows only one field at a time.
@@ -61,6 +62,12 @@ class _IssueReader:
     def __init__(self, path: Path, newsletter: Newsletter):
         self.path, self.newsletter = path, newsletter
         self.source = SourceMap(path)
+        self.images: dict[str, Image] = {}  # by src: an institution's logo is often in several entries
+
+    def image(self, src: str, alt: str) -> Image:
+        if src not in self.images:
+            self.images[src] = resolve_image(src, alt, self.path.parent, self.newsletter.root, self.newsletter.asset_base_url)
+        return dataclasses.replace(self.images[src], alt=alt)
 
     def error(self, node_or_line, field: str | None, problem: str) -> IssueError:
         line = node_or_line if isinstance(node_or_line, int) or node_or_line is None else _line(node_or_line)
@@ -271,8 +278,7 @@ class _IssueReader:
         logo = None
         if "logo" in optional:
             try:
-                logo = resolve_image(optional["logo"], optional.get("logo_alt", institution), self.path.parent,
-                                     self.newsletter.root, self.newsletter.asset_base_url)
+                logo = self.image(optional["logo"], optional.get("logo_alt", institution))
             except ValueError as exc:
                 raise self.error(fields["logo"][1], f"{where}.logo", str(exc)) from None
             self.note_url(logo.url, f"{where}.logo", _line(fields["logo"][1]))
