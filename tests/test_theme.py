@@ -355,7 +355,9 @@ def test_theme_copy_to_a_folder_of_its_own_then_list(newsletter):
     assert 'This newsletter: theme = "themes/large" (digest.toml:1), a theme folder, at themes/large' in listed.output
     assert "Its own templates/ folder comes first, over the theme's files: email.txt.j2" in listed.output
     unknown = run("theme", "copy", "nope", cwd=newsletter.root)
-    assert (unknown.exit_code, unknown.output) == (1, "NAME: unknown theme 'nope': the built-in themes are default, plain\n")
+    # A name that is not one of the choices is a mistake in the command line: exit status 2, nothing copied.
+    assert (unknown.exit_code, unknown.output) == (2, "NAME: unknown theme 'nope': the built-in themes are default, plain\n")
+    assert [p.name for p in (newsletter.root / "templates").iterdir()] == ["email.txt.j2"]
 
 
 # --- the docs ---------------------------------------------------------------------------------------------
