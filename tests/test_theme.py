@@ -113,6 +113,13 @@ def test_an_override_that_extends_itself_is_one_line_naming_it(newsletter, tmp_p
     assert not (newsletter.root / "build").exists()
 
 
+def test_the_way_out_of_a_loop_builds_on_the_newsletter_s_own_built_in_theme(newsletter):
+    set_theme(newsletter, "plain")  # extending default/ would change the whole look of a plain newsletter
+    own(newsletter, "email.mjml.j2", '{% extends "email.mjml.j2" %}\n')
+    with pytest.raises(BuildError, match='extend "plain/email.mjml.j2"$'):
+        digest.build(newsletter.issue)
+
+
 def test_a_loop_through_includes_names_where_it_closes(newsletter):
     own(newsletter, "email.txt.j2", "Hello\n{% include 'part.j2' %}\n")
     part = own(newsletter, "part.j2", "\n\n{% include 'email.txt.j2' %}\n")
