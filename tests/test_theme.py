@@ -225,6 +225,13 @@ def test_pixelfed_is_an_icon_and_two_lines_of_theme_toml(newsletter):
     assert (folder / "icons" / "pixelfed.png").read_bytes() == (DEFAULT_THEME / "icons" / "mastodon.png").read_bytes()
 
 
+def test_an_icon_of_the_newsletter_s_own_templates_replaces_the_theme_s(newsletter):
+    (newsletter.root / "templates" / "icons").mkdir(parents=True)
+    shutil.copyfile(DEFAULT_THEME / "icons" / "rss.png", newsletter.root / "templates" / "icons" / "facebook.png")
+    folder = digest.write(digest.build(newsletter.issue), newsletter.root / "out")
+    assert (folder / "icons" / "facebook.png").read_bytes() == (DEFAULT_THEME / "icons" / "rss.png").read_bytes()
+
+
 def test_a_network_without_an_icon_is_a_link_of_words(newsletter):
     own(newsletter, "theme.toml", '[social]\npixelfed = { label = "Pixelfed" }\n')
     newsletter.config.write_text(newsletter.config.read_text() + '\n[[social]]\nplatform = "pixelfed"\nurl = "https://pixelfed.social/testnews"\n')
