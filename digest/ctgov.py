@@ -366,8 +366,11 @@ class Client:
         total = None
         tokens: set[str] = set()
         pages = 0
+        # Pages are kept only once the whole search was read: a search that fails half-way (a token sent twice)
+        # would otherwise be replayed from the cache, failing the same way, for as long as the copies are fresh.
+        read: list[tuple[Path, bytes]] = []
         while True:
-            page = self._page(params, pages + 1)
+            page = self._page(params, pages + 1, read)
             pages += 1
             if pages == 1 and isinstance(page.get("totalCount"), int):
                 total = page["totalCount"]
@@ -380,6 +383,8 @@ class Client:
                 guess = max(pages + 1, -(-total // max(1, len(page["studies"])))) if total is not None else None
                 progress(pages, guess if token else pages)
             if not token:
+                for path, body in read:
+                    _save(path, body)
                 return found, total
             if not isinstance(token, str) or token in tokens:
                 raise TrialError(f"ClinicalTrials.gov sent the same page token twice ({str(token)[:40]!r}, after page "
@@ -387,8 +392,9 @@ class Client:
             tokens.add(token)
             params = {**params, "pageToken": token}
 
-    def _page(self, params: dict, number: int) -> dict:
-        """One page of a search: from the cache when fresh, else fetched (a saved copy standing in offline)."""
+    def _page(self, params: dict, number: int, read: list[tuple[Path, bytes]] | None = None) -> dict:
+        """One page of a search: from the cache when fresh, else fetched (a saved copy standing in offline).
+        A fetched page is saved, or put in `read` for the caller to save."""
         import hashlib
 
         key = hashlib.sha256(json.dumps(params, sort_keys=True).encode("utf-8")).hexdigest()[:32]
@@ -411,7 +417,10 @@ class Client:
             raise TrialError(f"ClinicalTrials.gov sent page {number} of the search broken (not a list of studies); "
                              "try again later") from None
         if cached is not None:
-            _save(cached, answer.body)
+            if read is None:
+                _save(cached, answer.body)
+            else:
+                read.append((cached, answer.body))
         return page
 
 

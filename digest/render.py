@@ -167,6 +167,9 @@ def _loop(env: jinja2.Environment, name: str) -> BuildError:
     """A template that extends or includes itself, through any chain: one line naming where the chain closes."""
     from jinja2 import nodes
 
+    # The built-in theme to build on is the newsletter's own (the last of its folders), else the default one.
+    base = next((n for n, folder in builtin_themes().items() if folder == env.digest_folders[-2]), "default")
+
     def follow(name: str, seen: tuple[str, ...]) -> BuildError | None:
         try:
             source, filename, _ = env.loader.get_source(env, name)
@@ -180,7 +183,7 @@ def _loop(env: jinja2.Environment, name: str) -> BuildError:
             target_file = _template_file(env, target)
             if target_file in seen or target_file == filename:
                 how = "extends" if isinstance(node, nodes.Extends) else "includes"
-                hint = f': to build on the built-in theme, extend "default/{target}"' if "/" not in target else ""
+                hint = f': to build on the built-in theme, extend "{base}/{target}"' if "/" not in target else ""
                 return BuildError(f"template error: {how} {target!r}, which leads back to itself{hint}", filename, node.lineno)
             if found := follow(target, (*seen, filename)):
                 return found

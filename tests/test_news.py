@@ -227,6 +227,11 @@ def test_a_page_token_that_comes_back_is_one_line_and_the_issue_is_untouched(new
     assert result.stderr == ("ClinicalTrials.gov sent the same page token twice ('same', after page 2): "
                              "the search would go round for ever; try again later\n")
     assert len(server.searches()) == 2 and news.issue.read_bytes() == before
+    # Trying again later, as the line says, asks again: the pages of the failed search were not kept.
+    server.queued.clear()
+    again = run("--search", "naltrexone", "--new")
+    assert again.exit_code == 0, again.output
+    assert rows(again.stdout) == NEW_ROWS and len(server.searches()) == 5
 
 
 def test_a_broken_page_is_one_line_and_the_issue_is_untouched(news, server):

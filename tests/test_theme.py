@@ -113,6 +113,13 @@ def test_an_override_that_extends_itself_is_one_line_naming_it(newsletter, tmp_p
     assert not (newsletter.root / "build").exists()
 
 
+def test_the_way_out_of_a_loop_builds_on_the_newsletter_s_own_built_in_theme(newsletter):
+    set_theme(newsletter, "plain")  # extending default/ would change the whole look of a plain newsletter
+    own(newsletter, "email.mjml.j2", '{% extends "email.mjml.j2" %}\n')
+    with pytest.raises(BuildError, match='extend "plain/email.mjml.j2"$'):
+        digest.build(newsletter.issue)
+
+
 def test_a_loop_through_includes_names_where_it_closes(newsletter):
     own(newsletter, "email.txt.j2", "Hello\n{% include 'part.j2' %}\n")
     part = own(newsletter, "part.j2", "\n\n{% include 'email.txt.j2' %}\n")
@@ -216,6 +223,13 @@ def test_pixelfed_is_an_icon_and_two_lines_of_theme_toml(newsletter):
     assert "- Pixelfed: https://pixelfed.social/testnews" in result.text
     folder = digest.write(result, newsletter.root / "out")
     assert (folder / "icons" / "pixelfed.png").read_bytes() == (DEFAULT_THEME / "icons" / "mastodon.png").read_bytes()
+
+
+def test_an_icon_of_the_newsletter_s_own_templates_replaces_the_theme_s(newsletter):
+    (newsletter.root / "templates" / "icons").mkdir(parents=True)
+    shutil.copyfile(DEFAULT_THEME / "icons" / "rss.png", newsletter.root / "templates" / "icons" / "facebook.png")
+    folder = digest.write(digest.build(newsletter.issue), newsletter.root / "out")
+    assert (folder / "icons" / "facebook.png").read_bytes() == (DEFAULT_THEME / "icons" / "rss.png").read_bytes()
 
 
 def test_a_network_without_an_icon_is_a_link_of_words(newsletter):
@@ -355,7 +369,9 @@ def test_theme_copy_to_a_folder_of_its_own_then_list(newsletter):
     assert 'This newsletter: theme = "themes/large" (digest.toml:1), a theme folder, at themes/large' in listed.output
     assert "Its own templates/ folder comes first, over the theme's files: email.txt.j2" in listed.output
     unknown = run("theme", "copy", "nope", cwd=newsletter.root)
-    assert (unknown.exit_code, unknown.output) == (1, "NAME: unknown theme 'nope': the built-in themes are default, plain\n")
+    # A name that is not one of the choices is a mistake in the command line: exit status 2, nothing copied.
+    assert (unknown.exit_code, unknown.output) == (2, "NAME: unknown theme 'nope': the built-in themes are default, plain\n")
+    assert [p.name for p in (newsletter.root / "templates").iterdir()] == ["email.txt.j2"]
 
 
 # --- the docs ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from digest.config import find_config, load_config, read_theme
-from digest.exceptions import ConfigError, display_path, where
+from digest.exceptions import ConfigError, OptionError, display_path, where
 from digest.files import read_text
 from digest.theme import OWN, builtin_themes, copy_theme, named_theme, overrides
 
@@ -43,8 +43,11 @@ def copy(name: str | None, destination: Path | None, config_path: Path | None) -
     config = config_path or find_config(Path.cwd())
     root = config.parent if config else Path.cwd()
     current = named_theme(config) if config else "default"
+    builtin = builtin_themes()
     if name is None:
-        name = current if current in builtin_themes() else "default"
+        name = current if current in builtin else "default"
+    elif name not in builtin:  # typed on the command line: a usage mistake, exit 2
+        raise OptionError(f"unknown theme {name!r}: the built-in themes are {', '.join(builtin)}", field="NAME")
     own = root / OWN
     destination = destination or own
     files = copy_theme(name, destination)
