@@ -360,7 +360,7 @@ class Client:
             params["filter.overallStatus"] = ",".join(statuses)
         if since is not None:
             # Last updated on or after `since` includes first posted on or after it: a record's first posting
-            # is its first update. The dates are checked again on what comes back (see `is_new`).
+            # is its first update. The dates are checked again on what comes back (see `why_listed`).
             params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since.isoformat()},MAX]"
         found: list[dict] = []
         total = None

@@ -133,7 +133,7 @@ def copy_theme(name: str, destination: Path) -> list[Path]:
     there = [target for target in targets if target.exists()]
     if there:
         more = f" (and {len(there) - 1} more of the theme's files)" if len(there) > 1 else ""
-        raise DigestError(f"already exists{more}: nothing was copied; move them away, or copy to another "
+        raise DigestError(f"already exists{more}: nothing was copied; move {'them' if there[1:] else 'it'} away, or copy to another "
                           "folder with --to", there[0])
     written = []
     try:

@@ -351,7 +351,7 @@ def test_theme_copy_into_templates_changes_nothing_until_edited(newsletter):
             path.unlink()
     again = run("theme", "copy", cwd=newsletter.root)
     assert again.exit_code == 1
-    assert again.output == ("templates/email.mjml.j2: already exists: nothing was copied; move them away, or copy to "
+    assert again.output == ("templates/email.mjml.j2: already exists: nothing was copied; move it away, or copy to "
                             "another folder with --to\n")
     assert sorted(p.name for p in (newsletter.root / "templates").rglob("*") if p.is_file()) == ["email.mjml.j2"]
 
