@@ -77,6 +77,8 @@ def test_a_missing_file_is_exit_status_1_with_its_line_for_every_command(newslet
     (["build", "issues/test-issue.yaml", "--stdout", "pdf"], "Error: Invalid value for '--stdout'"),
     (["build", "issues/test-issue.yaml", "--stdout", "html", "-o", "out"], "Error: --stdout prints the email instead of writing it: leave out -o/--out"),
     (["build", "issues/test-issue.yaml", "-o", "-", "--stdout", "text"], "Error: --stdout prints the email instead of writing it: leave out -o/--out"),
+    (["build", "issues/test-issue.yaml", "issues/test-issue.yaml", "-o", "-"], "-o -: takes one issue, since it prints one email; 2 were given"),
+    (["build", "issues/test-issue.yaml", "issues/test-issue.yaml", "--stdout", "text"], "--stdout: takes one issue, since it prints one email; 2 were given"),
     (["build", "issues/test-issue.yaml", "-o", "-", "--copy", "html"], "Error: --copy needs the files written: leave out -o -"),
     (["archive", "-o", "-"], "Error: a website is many files: give -o a folder, not -"),
     (["new", "x", "--date", "20240514"], "--date: '20240514' is not a date: write it as YYYY-MM-DD"),
