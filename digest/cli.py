@@ -273,7 +273,9 @@ def theme():
     """The built-in themes, and copies of them to restyle (see the Themes page of the docs)."""
 
 
-@theme.command("list", short_help="List the themes, and the one this newsletter uses.")
+@theme.command("list", short_help="List the themes, and the one this newsletter uses.", epilog=_examples(
+    "digest theme list",
+    "digest theme list --config ~/ldn-news/digest.toml"))
 @click.option("--config", "config_path", type=a_file, help="The newsletter's digest.toml (default: found in this folder or above it).")
 def theme_list(config_path):
     """List the built-in themes, and say which theme this newsletter uses and what its templates/ overrides."""
@@ -282,7 +284,10 @@ def theme_list(config_path):
     list_themes(config_path)
 
 
-@theme.command("copy", short_help="Copy a built-in theme into the newsletter to edit.")
+@theme.command("copy", short_help="Copy a built-in theme into the newsletter to edit.", epilog=_examples(
+    "digest theme copy",
+    "digest theme copy plain",
+    "digest theme copy plain --to my-theme"))
 @click.argument("name", required=False)
 @click.option("--to", "destination", type=click.Path(path_type=Path),
               help="Folder to copy it into (default: templates/ next to digest.toml, whose files override the theme's).")

@@ -430,13 +430,15 @@ class _ConfigReader:
             networks[name] = SocialNetwork(self.text(item, "label", table), icon)
         return networks
 
-    def contrast(self, value) -> list[tuple[str, str, str]]:
-        shape = 'must be a list of [text colour, background colour, "what the theme paints with them"]'
+    def contrast(self, value) -> list[tuple[str, str, str, float]]:
+        shape = ('must be a list of [text colour, background colour, "what the theme paints with them"], with "large" '
+                 'after them for a pair that paints only large text (24 px, or 18.66 px bold)')
         if not isinstance(value, list):
             raise self.error("contrast", shape)
         pairs = []
         for i, pair in enumerate(value):
-            if not (isinstance(pair, list) and len(pair) == 3 and all(isinstance(x, str) for x in pair)):
+            if not (isinstance(pair, list) and len(pair) in (3, 4) and all(isinstance(x, str) for x in pair)
+                    and pair[3:] in ([], ["large"])):
                 raise self.error(f"contrast[{i}]", shape)
             for colour in pair[:2]:
                 if colour not in COLOURS:
@@ -445,5 +447,6 @@ class _ConfigReader:
                     near = difflib.get_close_matches(colour, COLOURS, n=1)
                     hint = f"did you mean '{near[0]}'?" if near else f"the colours are {', '.join(COLOURS)}"
                     raise self.error(f"contrast[{i}]", f"{colour!r} is not a colour's name; {hint}")
-            pairs.append((pair[0], pair[1], pair[2]))
+            # WCAG 2.1 AA, 1.4.3: 4.5:1 for text, 3:1 for large text.
+            pairs.append((pair[0], pair[1], pair[2], 3.0 if pair[3:] == ["large"] else 4.5))
         return pairs

@@ -130,8 +130,9 @@ class Theme:
     description: str
     colours: Colours  # the theme's own, before digest.toml's [colours]
     social: dict[str, SocialNetwork] = field(default_factory=dict, compare=False)
-    # (text colour, background colour, what the theme paints with them): the pairs the contrast check tests
-    contrast: tuple[tuple[str, str, str], ...] = ()
+    # (text colour, background colour, what the theme paints with them, the least contrast WCAG 2.1 AA allows:
+    # 4.5, or 3 for a pair that paints only large text): the pairs the contrast check tests
+    contrast: tuple[tuple[str, str, str, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,32 @@ def test_init_then_check_names_every_starter_leftover(tmp_path):
         ("preheader", "starter-text"), ("intro", "starter-text"), ("entries[1].institution", "starter-text"),
         ("entries[1].title", "starter-text"), ("entries[1].summary", "starter-text"), ("organisation", "starter-text"),
         ("address", "starter-text"), ("website", "starter-text"), ("asset_base_url", "starter-text"),
+        ("entries[1].link", "starter-text"),
     }
+
+
+def test_the_starter_s_link_left_in_an_otherwise_written_entry_is_an_error(tmp_path):
+    # An editor who rewrote every word but the link would send readers to the registry's home page.
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path / "letter"), "--name", "Trials Today"]).exit_code == 0
+    [issue] = (tmp_path / "letter" / "issues").glob("*.yaml")
+    issue.write_text(
+        'subject: "Two trials of naltrexone for pain are recruiting"\n'
+        'preheader: "Both trials are looking for adults with chronic pain who live near them."\n'
+        "date: 2024-06-04\n"
+        "intro: |\n  Two trials opened this month.\n\n"
+        "entries:\n"
+        "  - institution: Boston Medical Center\n"
+        "    title: Naltrexone for chronic pain in adults\n"
+        "    summary: |\n      The study leaders note that pain is common.\n"
+        "    link: https://clinicaltrials.gov/\n", encoding="utf-8")
+    result = runner.invoke(cli, ["check", str(issue)])
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if "[starter-text]" in line and str(issue) in line] == [
+        f"{issue}:12: entries[1].link: error: https://clinicaltrials.gov/ is the starter file's sample link: put the "
+        "address of this trial's own page [starter-text]"]
+    issue.write_text(issue.read_text().replace("https://clinicaltrials.gov/", "https://clinicaltrials.gov/study/NCT03008590"))
+    assert "sample link" not in runner.invoke(cli, ["check", str(issue)]).output
 
 
 def test_starter_words_an_editor_may_use_are_not_flagged(newsletter):

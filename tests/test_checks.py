@@ -174,6 +174,12 @@ def test_an_http_link_is_a_warning(newsletter):
     assert len(found) == 1 and found[0].severity == WARNING
 
 
+def test_an_http_link_typed_twice_is_one_warning_not_two_identical_lines(newsletter):
+    found = [f for f in run(newsletter, issue(intro="See [our site](http://testnews.example/) and [it again](http://testnews.example/)."))
+             if f.id in ("link-http", "link-duplicate")]
+    assert [(f.id, f.line, f.field) for f in found] == [("link-http", 4, "intro"), ("link-duplicate", 4, "intro")]
+
+
 def test_https_and_mailto_links_are_fine(newsletter):
     found = run(newsletter, issue(intro="See [our site](https://testnews.example/) or [write](mailto:a@testnews.example)."))
     assert not [f for f in found if f.id in ("link-http", "link-scheme")]

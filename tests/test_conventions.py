@@ -33,14 +33,15 @@ def test_the_commands_are_listed_in_the_order_an_editor_uses_them_each_with_a_wh
     assert "Exit status: 0 done" in result.output
 
 
-@pytest.mark.parametrize("command", ["init", "new", "trial", "preview", "check", "build", "send", "archive", "theme"])
+@pytest.mark.parametrize("command", ["init", "new", "trial", "preview", "check", "build", "send", "archive", "theme",
+                                     "theme list", "theme copy"])
 def test_each_command_s_help_shows_examples_line_by_line(command):
-    result = run(command, "--help")
+    result = run(*command.split(), "--help")
     assert result.exit_code == 0
     examples = result.output.split("Examples:\n", 1)[1].splitlines()
     commands = [line.strip() for line in examples if line.strip().startswith("digest ")]
     assert len(commands) >= 2
-    assert all(line.split()[1] == command for line in commands)
+    assert all(line.split()[1:1 + len(command.split())] == command.split() for line in commands)
     assert all(len(line) <= 80 for line in examples)  # Click left them as written: one example a line
 
 
@@ -76,6 +77,8 @@ def test_a_missing_file_is_exit_status_1_with_its_line_for_every_command(newslet
     (["build", "issues/test-issue.yaml", "--stdout", "pdf"], "Error: Invalid value for '--stdout'"),
     (["build", "issues/test-issue.yaml", "--stdout", "html", "-o", "out"], "Error: --stdout prints the email instead of writing it: leave out -o/--out"),
     (["build", "issues/test-issue.yaml", "-o", "-", "--stdout", "text"], "Error: --stdout prints the email instead of writing it: leave out -o/--out"),
+    (["build", "issues/test-issue.yaml", "issues/test-issue.yaml", "-o", "-"], "-o -: takes one issue, since it prints one email; 2 were given"),
+    (["build", "issues/test-issue.yaml", "issues/test-issue.yaml", "--stdout", "text"], "--stdout: takes one issue, since it prints one email; 2 were given"),
     (["build", "issues/test-issue.yaml", "-o", "-", "--copy", "html"], "Error: --copy needs the files written: leave out -o -"),
     (["archive", "-o", "-"], "Error: a website is many files: give -o a folder, not -"),
     (["new", "x", "--date", "20240514"], "--date: '20240514' is not a date: write it as YYYY-MM-DD"),

@@ -336,3 +336,22 @@ def test_images_not_uploaded_yet_are_named_with_the_folder_to_upload(server, new
     logo = [f for f in findings if f["id"] == "image-not-uploaded" and f["field"] == "entries[1].logo"]
     assert len(logo) == 1 and "404 Not Found" in logo[0]["message"] and "build/test-issue/issues/" in logo[0]["message"]
     assert logo[0]["line"] == 9
+
+
+def test_a_bare_address_typed_in_the_intro_is_checked_like_any_link_from_the_command_line(server, newsletter):
+    # Issue 10: `https://…` typed in Markdown becomes a link (linkify) and is checked like one, in text and JSON.
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    newsletter.write_issue(newsletter.issue.read_text().replace("Hello **readers**.", f"Hello **readers**, see {server.url}/missing."))
+    result = CliRunner().invoke(cli, ["check", "--links", str(newsletter.issue)])
+    assert result.exit_code == 1
+    assert (f"{newsletter.issue}:5: intro: error: the link {server.url}/missing is broken: the site answers "
+            "404 Not Found [link-broken]") in result.stdout.splitlines()
+    assert f"{newsletter.issue}:5: intro: warning: the link {server.url}/missing uses http://" in result.stdout
+    default_cache_path().unlink(missing_ok=True)
+    result = CliRunner().invoke(cli, ["check", "--links", "--format", "json", str(newsletter.issue)])
+    findings = json.loads(result.stdout)["issues"][0]["findings"]
+    assert {(f["id"], f["severity"], f["line"], f["field"]) for f in findings if server.url in f["message"]} == {
+        ("link-broken", "error", 5, "intro"), ("link-http", "warning", 5, "intro")}

@@ -264,6 +264,24 @@ def test_the_contrast_check_tests_the_pairs_the_theme_declares(newsletter):
     assert len(found) == 2 and "text #1b1f24 on background #777777 (the banner)" in found[1]
 
 
+def test_a_pair_that_paints_only_large_text_is_held_to_3_to_1(newsletter):
+    # WCAG 2.1 AA asks 4.5:1 of text, 3:1 of large text (24 px, or 18.66 px bold): a theme marks such a pair "large".
+    set_theme(newsletter, "plain")
+    own(newsletter, "theme.toml", 'contrast = [["text", "background", "the 40 px banner", "large"]]\n')
+    newsletter.config.write_text(newsletter.config.read_text() + '\n[colours]\nbackground = "#777777"\n')  # 3.70:1 with text
+    assert not [f for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
+    newsletter.config.write_text(newsletter.config.read_text().replace("#777777", "#555555"))  # 2.22:1
+    [found] = [f.message for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
+    assert found.startswith("text #1b1f24 on background #555555 (the 40 px banner) has a contrast of 2.22:1")
+    assert "below the 3:1 that WCAG 2.1 AA asks for large text: make background lighter" in found
+    # The same pair also painting small text is held to 4.5:1.
+    own(newsletter, "theme.toml", 'contrast = [["text", "background", "the 40 px banner", "large"], '
+                                  '["text", "background", "the banner\'s small print"]]\n')
+    newsletter.config.write_text(newsletter.config.read_text().replace("#555555", "#777777"))
+    [found] = [f.message for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
+    assert "(the banner's small print)" in found and "below the 4.5:1 that WCAG 2.1 AA asks for: " in found
+
+
 @pytest.mark.parametrize("change, expected", [
     (lambda t: 'colour = "x"\n' + t, "mine/theme.toml:1: colour: unknown key: did you mean 'colours'?"),
     (lambda t: t + 'rss2 = "x"\n', "mine/theme.toml:54: social.rss2: must be a table"),
@@ -274,6 +292,7 @@ def test_the_contrast_check_tests_the_pairs_the_theme_declares(newsletter):
     (lambda t: t.replace('brand = "#1d4f91"', 'brand = "blue"'), "mine/theme.toml:25: colours.brand: 'blue' is not a colour"),
     (lambda t: t.replace('["text", "surface", "body text"]', '["txt", "surface", "body text"]'), "mine/theme.toml:9: contrast[0]: 'txt' is not a colour's name; did you mean 'text'?"),
     (lambda t: t.replace('["text", "surface", "body text"]', '["text", "surface"]'), "mine/theme.toml:9: contrast[0]: must be a list of"),
+    (lambda t: t.replace('["text", "surface", "body text"]', '["text", "surface", "body text", "big"]'), "mine/theme.toml:9: contrast[0]: must be a list of"),
     (lambda t: t.replace("description =", "# description ="), "mine/theme.toml: 'description' is missing"),
 ])
 def test_a_bad_theme_toml_is_one_line_with_its_line(newsletter, monkeypatch, change, expected):

@@ -107,6 +107,11 @@ def check_starter_text(result: Result) -> list[Finding]:
             if found is not None:
                 findings.append(Finding("starter-text", ERROR, f"{found!r} is the starter file's sample text: "
                                         "replace it with your own", **source(result, field, text, 0)))
+    for entry in result.issue.entries:
+        if entry.link.rstrip("/") in starter[2]:
+            # The starter's link is the registry's home page: as a "Find out more" button it leads nowhere useful.
+            findings.append(Finding("starter-text", ERROR, f"{entry.link} is the starter file's sample link: put the "
+                                    "address of this trial's own page", **at(result, f"{entry.field}.link")))
     base = result.newsletter.asset_base_url
     for source in (result.newsletter.source, result.issue.source):
         for url, (field, line) in source.urls.items():
@@ -121,8 +126,8 @@ def _is_example(url: str) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in EXAMPLE_DOMAINS)
 
 
-def _starter_in(text: str, starter: tuple[frozenset[str], tuple[str, ...]]) -> str | None:
-    values, sentences = starter
+def _starter_in(text: str, starter: tuple[frozenset[str], tuple[str, ...], frozenset[str]]) -> str | None:
+    values, sentences, _ = starter
     plain = _plain(text).strip(" .")
     if plain in values:
         return text
@@ -137,9 +142,9 @@ def _plain(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def starter_values(theme_dirs: tuple, stamp: tuple = ()) -> tuple[frozenset[str], tuple[str, ...]]:
+def starter_values(theme_dirs: tuple, stamp: tuple = ()) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
     """The starter files' one-line values (found when a field is exactly one of them) and the sentences of
-    their longer texts (found anywhere), as `_plain` text. Read from the files the newsletter's `digest new`
+    their longer texts (found anywhere), as `_plain` text, and their entries' links. Read from the files the newsletter's `digest new`
     would use (its own templates/new/ first), so the check stays true when they change; `stamp` (which files,
     and when they changed) keys the cache."""
     import tomllib
@@ -153,7 +158,7 @@ def starter_values(theme_dirs: tuple, stamp: tuple = ()) -> tuple[frozenset[str]
         issue = yaml.load(render_starter("issue.yaml.j2", theme_dirs, subject=STARTER_SUBJECT, date="2000-01-01", path="x"), Loader=loader)
         config = tomllib.loads(render_starter("digest.toml.j2", theme_dirs, name=STARTER_NAME))
     except (yaml.YAMLError, tomllib.TOMLDecodeError):
-        return frozenset(), ()  # a starter that `digest new` could not use either: it has no sample text to find
+        return frozenset(), (), frozenset()  # a starter that `digest new` could not use either: it has no sample text to find
     issue = issue if isinstance(issue, dict) else {}
     entries = [e for e in issue.get("entries") or [] if isinstance(e, dict)]
     values = [issue.get("subject"), config.get("name"), config.get("organisation"), config.get("address")]
@@ -168,7 +173,8 @@ def starter_values(theme_dirs: tuple, stamp: tuple = ()) -> tuple[frozenset[str]
             if len(sentence) >= 12:  # a sentence, not a word an editor could use for their own reasons
                 sentences.add(sentence)
     values = [v for v in values if isinstance(v, str)]
-    return frozenset(_plain(v).strip(" .") for v in values), tuple(sorted(sentences, key=len, reverse=True))
+    links = frozenset(e["link"].rstrip("/") for e in entries if isinstance(e.get("link"), str))
+    return frozenset(_plain(v).strip(" .") for v in values), tuple(sorted(sentences, key=len, reverse=True)), links
 
 
 def check_entries(result: Result) -> list[Finding]:

@@ -75,7 +75,8 @@ def check_links(result: Result) -> list[Finding]:
         elif link.text.lower().strip(" .:!…") in GENERIC_LINK_TEXT and (link.href, link.text) not in buttons:
             findings.append(Finding("link-text-generic", WARNING, f"the link text {link.text!r} says nothing on its "
                                     f"own: name where it goes (screen readers list links by their text)", **here))
-        if urlsplit(link.href).scheme.lower() == "http":
+        # Once for an address: the source map keeps one place for it, so a second finding would repeat the first.
+        if urlsplit(link.href).scheme.lower() == "http" and not seen[link.href]:
             findings.append(Finding("link-http", WARNING, f"the link {shown} uses http://: use https:// where "
                                     "the site has it (browsers warn, and some spam filters mark it down)", **here))
         seen[link.href] += 1

@@ -21,6 +21,10 @@ def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdo
     if copy and len(issue_paths) > 1:
         raise OptionError(f"takes one issue, since the clipboard holds one email; {len(issue_paths)} were given",
                           field="--copy")
+    if stdout and len(issue_paths) > 1:
+        # Two emails printed one after the other are no email: `-o - > email.html` would hold both.
+        raise OptionError(f"takes one issue, since it prints one email; {len(issue_paths)} were given",
+                          field="-o -" if str(out_dir) == "-" else "--stdout")
 
     # Every issue is read, rendered and checked before anything is written: one bad issue means no output at all.
     results, errors = [], 0
@@ -33,7 +37,7 @@ def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdo
     seen: dict[str, Path] = {}
     for path, result in zip(issue_paths, results):
         first = seen.setdefault(result.issue.slug, path)
-        if first is not path and not stdout:
+        if first is not path:
             raise BuildError(f"builds to the same folder ({result.issue.slug}) as {display_path(first)}: rename one of them", path)
     if errors and not force:
         raise BuildError(f"{errors} error{'s' if errors != 1 else ''} found, so nothing was written: "
