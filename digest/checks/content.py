@@ -92,23 +92,22 @@ def check_starter_text(result: Result) -> list[Finding]:
     from digest.starter import starter_stamp
 
     dirs = result.newsletter.theme.dirs
-    starter = starter_values(dirs, starter_stamp(dirs))
+    values, sentences, links = starter_values(dirs, starter_stamp(dirs))
     places = ((_issue_place, list(issue_texts(result))), (_config_place, list(config_texts(result))))
     # What is in one field's plain text is in the plain text of all of them: most issues hold none of the
     # starter's words, and then no field needs a look of its own.
     everything = _plain("\0".join(text for _, texts in places for _, text in texts))
-    values, sentences = starter
     values = frozenset(value for value in values if value in everything)
     sentences = tuple(sentence for sentence in sentences if sentence in everything)
     findings = []
     for source, texts in places if values or sentences else ():
         for field, text in texts:
-            found = _starter_in(text, (values, sentences))
+            found = _starter_in(text, values, sentences)
             if found is not None:
                 findings.append(Finding("starter-text", ERROR, f"{found!r} is the starter file's sample text: "
                                         "replace it with your own", **source(result, field, text, 0)))
     for entry in result.issue.entries:
-        if entry.link.rstrip("/") in starter[2]:
+        if entry.link.rstrip("/") in links:
             # The starter's link is the registry's home page: as a "Find out more" button it leads nowhere useful.
             findings.append(Finding("starter-text", ERROR, f"{entry.link} is the starter file's sample link: put the "
                                     "address of this trial's own page", **at(result, f"{entry.field}.link")))
@@ -126,8 +125,7 @@ def _is_example(url: str) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in EXAMPLE_DOMAINS)
 
 
-def _starter_in(text: str, starter: tuple[frozenset[str], tuple[str, ...], frozenset[str]]) -> str | None:
-    values, sentences, _ = starter
+def _starter_in(text: str, values: frozenset[str], sentences: tuple[str, ...]) -> str | None:
     plain = _plain(text).strip(" .")
     if plain in values:
         return text
