@@ -102,6 +102,42 @@ def test_toml_nested_deep_is_one_line(newsletter):
              "digest.toml: is not valid TOML: lists or tables nested too deep")
 
 
+@pytest.mark.parametrize("make, problem", [
+    ("fifo", "is not a regular file (a pipe or a device?)"),
+    ("device", "is not a regular file (a pipe or a device?)"),
+    ("deep", "is not valid TOML: lists or tables nested too deep"),
+])
+def test_the_preview_shows_a_config_that_is_a_fifo_a_device_or_nested_deep_and_does_not_hang(newsletter, make, problem):
+    # The preview looks for the theme in digest.toml before it builds: that read must be bounded too.
+    import selectors
+
+    config = newsletter.root / "odd.toml"
+    if make == "fifo":
+        os.mkfifo(config)
+    elif make == "device":
+        config = Path("/dev/zero")
+    else:
+        config.write_text("name = " + "[" * 5000 + "]" * 5000 + "\n")
+    process = subprocess.Popen([sys.executable, "-m", "digest", "preview", "issues/test-issue.yaml", "--no-open",
+                                "--port", "0", "--config", str(config)], cwd=newsletter.root, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            assert selector.select(timeout=SECONDS), "the preview never started"
+        assert " at http://127.0.0.1:" in process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=SECONDS)
+        except subprocess.TimeoutExpired:  # stuck in a read that Ctrl-C does not end: the failure this test is for
+            process.kill()
+            _, err = process.communicate()
+    shown = config.name if make != "device" else str(config)
+    assert "Traceback" not in err
+    assert f"{shown}: {problem}  (shown in the page too; fix it and save again)" in err
+
+
 def test_a_utf16_issue_is_named_as_utf16(newsletter):
     newsletter.issue.write_bytes(newsletter.issue.read_text().encode("utf-16"))
     one_line(in_process("build", "issues/test-issue.yaml", cwd=newsletter.root),
