@@ -225,13 +225,24 @@ def fingerprint(config_path: Path, issue_paths: list[Path], feed: bool) -> str:
         h.update(f"{path.relative_to(code)} {stat.st_size} {stat.st_mtime_ns}\n".encode())
     for path in [config_path, *issue_paths]:
         h.update(f"{Path(path).resolve()}\n".encode())
-        h.update(_bytes(path))
+        h.update(_input_bytes(path))
     for folder in watched_folders(config_path):
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 h.update(f"{path.relative_to(folder)}\n".encode())
                 h.update(_bytes(path))
     return h.hexdigest()
+
+
+def _input_bytes(path: Path) -> bytes:
+    """An issue's or digest.toml's bytes by the bounded reader: a FIFO, /dev/zero or a 3 GB file named as one
+    must not hang or fill the memory before the readers get to say what it is."""
+    from digest.files import read_bytes
+
+    try:
+        return read_bytes(path)
+    except DigestError as exc:
+        return f"\0{exc}".encode()  # the full build that follows says what is wrong with it
 
 
 def _bytes(path: Path) -> bytes:

@@ -61,8 +61,9 @@ def test_an_issue_that_is_a_fifo_is_not_read_and_does_not_hang(newsletter):
         1, "issues/fifo.yaml: error: is not a regular file (a pipe or a device?) [build-error]")
 
 
+@pytest.mark.parametrize("command", [("build",), ("archive", "--no-feed")])
 @pytest.mark.parametrize("make", ["fifo", "device", "huge"])
-def test_a_config_that_is_a_fifo_a_device_or_huge_is_one_line(newsletter, make):
+def test_a_config_that_is_a_fifo_a_device_or_huge_is_one_line(newsletter, make, command):
     config = newsletter.root / "odd.toml"
     if make == "fifo":
         os.mkfifo(config)
@@ -74,7 +75,22 @@ def test_a_config_that_is_a_fifo_a_device_or_huge_is_one_line(newsletter, make):
         with open(config, "wb") as handle:
             handle.truncate(3 * 1024**3)  # sparse: 3 GB that take no disk
         expected = "odd.toml: is 3072 MB: digest reads files of at most 1 MB"
-    one_line(digest("build", "issues/test-issue.yaml", "--config", config, cwd=newsletter.root), expected)
+    one_line(digest(*command, "issues/test-issue.yaml", "--config", config, cwd=newsletter.root), expected)
+    assert not (newsletter.root / "site").exists()
+
+
+def test_the_archive_of_an_issue_that_is_a_fifo_or_huge_says_so_and_does_not_hang(newsletter):
+    # The archive fingerprints its inputs before it reads them as issues: that read is bounded too.
+    os.mkfifo(newsletter.root / "issues" / "fifo.yaml")
+    with open(newsletter.root / "issues" / "huge.yaml", "wb") as handle:
+        handle.truncate(3 * 1024**3)  # sparse: 3 GB that take no disk
+    done = digest("archive", "--no-feed", "issues/fifo.yaml", "issues/huge.yaml", cwd=newsletter.root)
+    assert (done.returncode, done.stderr.splitlines()) == (1, [
+        "issues/fifo.yaml: is not a regular file (a pipe or a device?)",
+        "issues/huge.yaml: is 3072 MB: digest reads files of at most 1 MB",
+        "2 of 2 issues could not be read, so nothing was written",
+    ]), done.stderr[-2000:]
+    assert not (newsletter.root / "site").exists()
 
 
 def test_a_huge_issue_is_refused_before_it_is_read(newsletter):
