@@ -253,9 +253,11 @@ def _bytes(path: Path) -> bytes:
 
 
 def read_manifest(out_dir: Path) -> dict | None:
-    try:
-        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    from digest.files import MAX_INPUT_BYTES, read_bytes
+
+    try:  # bounded, as every read of a file digest did not just write: it may have been replaced by anything
+        manifest = json.loads(read_bytes(out_dir / MANIFEST, limit=10 * MAX_INPUT_BYTES))
+    except (DigestError, ValueError, RecursionError):
         return None
     keys = {"version": int, "inputs": str, "issues": int, "pages": int, "images": list, "files": dict}
     if not isinstance(manifest, dict) or any(not isinstance(manifest.get(k), t) for k, t in keys.items()):

@@ -353,6 +353,23 @@ def test_a_file_changed_in_the_site_by_hand_is_put_back(tmp_path):
     assert _intact(out, read_manifest(out))
 
 
+def test_a_damaged_manifest_means_a_full_build_and_a_fifo_in_its_place_does_not_hang(tmp_path):
+    root = make_sample(tmp_path)
+    out = root / "site"
+    build_site(out, config=root / "digest.toml")
+    (out / MANIFEST).write_text("[" * 100_000 + "]" * 100_000)  # nested past the JSON parser's recursion limit
+    assert read_manifest(out) is None
+    build_site(out, config=root / "digest.toml")
+    assert _intact(out, read_manifest(out))
+    (out / MANIFEST).unlink()
+    os.mkfifo(out / MANIFEST)
+    # A real process, so that a read which waits for a writer fails the test instead of hanging it.
+    done = subprocess.run([sys.executable, "-m", "digest", "archive", "--config", str(root / "digest.toml"), "-o", str(out)],
+                          capture_output=True, text=True, timeout=10)
+    assert (done.returncode, done.stderr) == (1, f"{out}: is not empty and was not made by 'digest archive': choose "
+                                                 "another --out (nothing was written, nothing was removed)\n")
+
+
 def test_a_logo_gone_since_the_last_build_is_noticed_though_nothing_else_changed(tmp_path):
     root = make_sample(tmp_path)
     build_site(root / "site", config=root / "digest.toml")
