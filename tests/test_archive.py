@@ -160,6 +160,10 @@ def test_an_issue_page_is_a_web_page_of_the_same_issue(site):
     assert f'<img class="entry-logo" src="{ASSETS}issues/images/uab.png"' in html  # under asset_base_url, as in the email
     assert "Hello" not in html  # a greeting for one subscriber's first name is left out
     assert "Unsubscribe" not in html and "View this email" not in html
+    # No hidden preheader: on the web the preheader is the page's description, and nowhere in its body.
+    head, body = html.split("<body>")
+    assert '<meta name="description" content="The Alabama study has enrolled its first patients' in head
+    assert "The Alabama study has enrolled" not in body and "display:none" not in html.replace(" ", "")
     assert 'href="https://www.ldn-news.example/newsletter/subscribe">Subscribe to LDN Trials News</a>' in html
     assert 'rel="prev" href="../2024-06-ldn-trials/index.html"' in html
     assert 'rel="next" href="../2024-08-placebo/index.html"' in html
