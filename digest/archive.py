@@ -295,7 +295,7 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
     with taking_turns(out_dir.parent):
         clear_leftovers(out_dir.parent, out_dir.name)
         try:
-            staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+            staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".new", dir=out_dir.parent))
         except OSError as exc:
             raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
         written = 0

@@ -399,6 +399,19 @@ def test_a_build_that_fails_leaves_the_old_site_as_it_was(tmp_path):
     assert [p.name for p in root.iterdir() if p.name.startswith(".site")] == []  # no staging left behind
 
 
+def test_what_a_killed_archive_left_is_cleared_but_the_editors_own_hidden_folders_are_kept(tmp_path):
+    root = make_sample(tmp_path)
+    left = root / ".site.k1ll3d_x.new"  # a staging folder, as mkdtemp names it, of an archive killed mid-write
+    left.mkdir()
+    (left / "index.html").write_text("half")
+    mine = root / ".site.bak"  # the editor's, in the newsletter's own folder, beside site/
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert _archive(root).exit_code == 0
+    assert not left.exists()
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
 def test_killed_while_writing_the_site_is_the_old_one_or_the_new_one_whole(tmp_path):
     """SIGKILL at moments spread over the run: each time, the site on disk is one that a build finished."""
     root = make_sample(tmp_path)
