@@ -225,13 +225,24 @@ def fingerprint(config_path: Path, issue_paths: list[Path], feed: bool) -> str:
         h.update(f"{path.relative_to(code)} {stat.st_size} {stat.st_mtime_ns}\n".encode())
     for path in [config_path, *issue_paths]:
         h.update(f"{Path(path).resolve()}\n".encode())
-        h.update(_bytes(path))
+        h.update(_input_bytes(path))
     for folder in watched_folders(config_path):
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 h.update(f"{path.relative_to(folder)}\n".encode())
                 h.update(_bytes(path))
     return h.hexdigest()
+
+
+def _input_bytes(path: Path) -> bytes:
+    """An issue's or digest.toml's bytes by the bounded reader: a FIFO, /dev/zero or a 3 GB file named as one
+    must not hang or fill the memory before the readers get to say what it is."""
+    from digest.files import read_bytes
+
+    try:
+        return read_bytes(path)
+    except DigestError as exc:
+        return f"\0{exc}".encode()  # the full build that follows says what is wrong with it
 
 
 def _bytes(path: Path) -> bytes:
@@ -242,9 +253,11 @@ def _bytes(path: Path) -> bytes:
 
 
 def read_manifest(out_dir: Path) -> dict | None:
-    try:
-        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    from digest.files import MAX_INPUT_BYTES, read_bytes
+
+    try:  # bounded, as every read of a file digest did not just write: it may have been replaced by anything
+        manifest = json.loads(read_bytes(out_dir / MANIFEST, limit=10 * MAX_INPUT_BYTES))
+    except (DigestError, ValueError, RecursionError):
         return None
     keys = {"version": int, "inputs": str, "issues": int, "pages": int, "images": list, "files": dict}
     if not isinstance(manifest, dict) or any(not isinstance(manifest.get(k), t) for k, t in keys.items()):
@@ -282,7 +295,7 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
     with taking_turns(out_dir.parent):
         clear_leftovers(out_dir.parent, out_dir.name)
         try:
-            staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+            staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".new", dir=out_dir.parent))
         except OSError as exc:
             raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
         written = 0

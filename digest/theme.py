@@ -93,9 +93,13 @@ def named_theme(config_path: Path) -> str:
     preview, which shows the mistake, and `digest theme copy`, which may make the folder it names)."""
     import tomllib
 
+    from digest.exceptions import DigestError
+    from digest.files import read_text
+
     try:
-        value = tomllib.loads(config_path.read_text(encoding="utf-8")).get("theme", "default")
-    except (OSError, ValueError):  # tomllib's error is a ValueError too
+        # read_text: a FIFO or /dev/zero named as digest.toml must not hang or fill the memory here either.
+        value = tomllib.loads(read_text(config_path)).get("theme", "default")
+    except (DigestError, ValueError, RecursionError):  # tomllib's error is a ValueError too
         return "default"
     return value if isinstance(value, str) else "default"
 

@@ -109,9 +109,14 @@ def _remove(path: Path) -> None:
 
 def clear_leftovers(out_dir: Path, slug: str) -> None:
     """Folders of builds of `slug` that were killed before they finished (and, while this build holds its
-    turn, no other build can be writing them)."""
+    turn, no other build can be writing them). Only names digest makes: `out_dir` may be the editor's own
+    folder (the archive's site/ sits in the newsletter's), where a `.site.bak/` is theirs."""
+    import re
+
+    # mkdtemp's 8 random characters, then .new (or .old, the fallback swap's); .old.XXXXXXXX is the older writer's.
+    ours = re.compile(rf"\.{re.escape(slug)}\.(?:[a-z0-9_]{{8}}\.(?:new|old)|old\.[a-z0-9_]{{8}})")
     for path in out_dir.glob(f".{slug}.*"):
-        if path.is_dir() and not path.is_symlink():
+        if ours.fullmatch(path.name) and path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -160,6 +160,10 @@ def test_an_issue_page_is_a_web_page_of_the_same_issue(site):
     assert f'<img class="entry-logo" src="{ASSETS}issues/images/uab.png"' in html  # under asset_base_url, as in the email
     assert "Hello" not in html  # a greeting for one subscriber's first name is left out
     assert "Unsubscribe" not in html and "View this email" not in html
+    # No hidden preheader: on the web the preheader is the page's description, and nowhere in its body.
+    head, body = html.split("<body>")
+    assert '<meta name="description" content="The Alabama study has enrolled its first patients' in head
+    assert "The Alabama study has enrolled" not in body and "display:none" not in html.replace(" ", "")
     assert 'href="https://www.ldn-news.example/newsletter/subscribe">Subscribe to LDN Trials News</a>' in html
     assert 'rel="prev" href="../2024-06-ldn-trials/index.html"' in html
     assert 'rel="next" href="../2024-08-placebo/index.html"' in html
@@ -353,6 +357,23 @@ def test_a_file_changed_in_the_site_by_hand_is_put_back(tmp_path):
     assert _intact(out, read_manifest(out))
 
 
+def test_a_damaged_manifest_means_a_full_build_and_a_fifo_in_its_place_does_not_hang(tmp_path):
+    root = make_sample(tmp_path)
+    out = root / "site"
+    build_site(out, config=root / "digest.toml")
+    (out / MANIFEST).write_text("[" * 100_000 + "]" * 100_000)  # nested past the JSON parser's recursion limit
+    assert read_manifest(out) is None
+    build_site(out, config=root / "digest.toml")
+    assert _intact(out, read_manifest(out))
+    (out / MANIFEST).unlink()
+    os.mkfifo(out / MANIFEST)
+    # A real process, so that a read which waits for a writer fails the test instead of hanging it.
+    done = subprocess.run([sys.executable, "-m", "digest", "archive", "--config", str(root / "digest.toml"), "-o", str(out)],
+                          capture_output=True, text=True, timeout=10)
+    assert (done.returncode, done.stderr) == (1, f"{out}: is not empty and was not made by 'digest archive': choose "
+                                                 "another --out (nothing was written, nothing was removed)\n")
+
+
 def test_a_logo_gone_since_the_last_build_is_noticed_though_nothing_else_changed(tmp_path):
     root = make_sample(tmp_path)
     build_site(root / "site", config=root / "digest.toml")
@@ -376,6 +397,19 @@ def test_a_build_that_fails_leaves_the_old_site_as_it_was(tmp_path):
     assert result.output.startswith(f"{root / 'templates' / 'web' / 'index.html.j2'}:1: template error")
     assert _state(out) == before
     assert [p.name for p in root.iterdir() if p.name.startswith(".site")] == []  # no staging left behind
+
+
+def test_what_a_killed_archive_left_is_cleared_but_the_editors_own_hidden_folders_are_kept(tmp_path):
+    root = make_sample(tmp_path)
+    left = root / ".site.k1ll3d_x.new"  # a staging folder, as mkdtemp names it, of an archive killed mid-write
+    left.mkdir()
+    (left / "index.html").write_text("half")
+    mine = root / ".site.bak"  # the editor's, in the newsletter's own folder, beside site/
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert _archive(root).exit_code == 0
+    assert not left.exists()
+    assert (mine / "notes.txt").read_text() == "keep me"
 
 
 def test_killed_while_writing_the_site_is_the_old_one_or_the_new_one_whole(tmp_path):

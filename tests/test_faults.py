@@ -61,8 +61,9 @@ def test_an_issue_that_is_a_fifo_is_not_read_and_does_not_hang(newsletter):
         1, "issues/fifo.yaml: error: is not a regular file (a pipe or a device?) [build-error]")
 
 
+@pytest.mark.parametrize("command", [("build",), ("archive", "--no-feed")])
 @pytest.mark.parametrize("make", ["fifo", "device", "huge"])
-def test_a_config_that_is_a_fifo_a_device_or_huge_is_one_line(newsletter, make):
+def test_a_config_that_is_a_fifo_a_device_or_huge_is_one_line(newsletter, make, command):
     config = newsletter.root / "odd.toml"
     if make == "fifo":
         os.mkfifo(config)
@@ -74,7 +75,22 @@ def test_a_config_that_is_a_fifo_a_device_or_huge_is_one_line(newsletter, make):
         with open(config, "wb") as handle:
             handle.truncate(3 * 1024**3)  # sparse: 3 GB that take no disk
         expected = "odd.toml: is 3072 MB: digest reads files of at most 1 MB"
-    one_line(digest("build", "issues/test-issue.yaml", "--config", config, cwd=newsletter.root), expected)
+    one_line(digest(*command, "issues/test-issue.yaml", "--config", config, cwd=newsletter.root), expected)
+    assert not (newsletter.root / "site").exists()
+
+
+def test_the_archive_of_an_issue_that_is_a_fifo_or_huge_says_so_and_does_not_hang(newsletter):
+    # The archive fingerprints its inputs before it reads them as issues: that read is bounded too.
+    os.mkfifo(newsletter.root / "issues" / "fifo.yaml")
+    with open(newsletter.root / "issues" / "huge.yaml", "wb") as handle:
+        handle.truncate(3 * 1024**3)  # sparse: 3 GB that take no disk
+    done = digest("archive", "--no-feed", "issues/fifo.yaml", "issues/huge.yaml", cwd=newsletter.root)
+    assert (done.returncode, done.stderr.splitlines()) == (1, [
+        "issues/fifo.yaml: is not a regular file (a pipe or a device?)",
+        "issues/huge.yaml: is 3072 MB: digest reads files of at most 1 MB",
+        "2 of 2 issues could not be read, so nothing was written",
+    ]), done.stderr[-2000:]
+    assert not (newsletter.root / "site").exists()
 
 
 def test_a_huge_issue_is_refused_before_it_is_read(newsletter):
@@ -100,6 +116,42 @@ def test_toml_nested_deep_is_one_line(newsletter):
     newsletter.config.write_text("name = " + "[" * 5000 + "]" * 5000 + "\n")
     one_line(digest("build", "issues/test-issue.yaml", cwd=newsletter.root),
              "digest.toml: is not valid TOML: lists or tables nested too deep")
+
+
+@pytest.mark.parametrize("make, problem", [
+    ("fifo", "is not a regular file (a pipe or a device?)"),
+    ("device", "is not a regular file (a pipe or a device?)"),
+    ("deep", "is not valid TOML: lists or tables nested too deep"),
+])
+def test_the_preview_shows_a_config_that_is_a_fifo_a_device_or_nested_deep_and_does_not_hang(newsletter, make, problem):
+    # The preview looks for the theme in digest.toml before it builds: that read must be bounded too.
+    import selectors
+
+    config = newsletter.root / "odd.toml"
+    if make == "fifo":
+        os.mkfifo(config)
+    elif make == "device":
+        config = Path("/dev/zero")
+    else:
+        config.write_text("name = " + "[" * 5000 + "]" * 5000 + "\n")
+    process = subprocess.Popen([sys.executable, "-m", "digest", "preview", "issues/test-issue.yaml", "--no-open",
+                                "--port", "0", "--config", str(config)], cwd=newsletter.root, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            assert selector.select(timeout=SECONDS), "the preview never started"
+        assert " at http://127.0.0.1:" in process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=SECONDS)
+        except subprocess.TimeoutExpired:  # stuck in a read that Ctrl-C does not end: the failure this test is for
+            process.kill()
+            _, err = process.communicate()
+    shown = config.name if make != "device" else str(config)
+    assert "Traceback" not in err
+    assert f"{shown}: {problem}  (shown in the page too; fix it and save again)" in err
 
 
 def test_a_utf16_issue_is_named_as_utf16(newsletter):
