@@ -46,11 +46,16 @@ def _spaces(n: int) -> str:
 
 
 def quoted(key: str, value: str) -> str:
-    """`key: "value"`, the way to write a value YAML would otherwise misread."""
-    value = value.strip()
+    """`key: "value"`, the way to write a value YAML would otherwise misread (a long value cut short: the
+    message stays one line an editor can read)."""
+    value = _cut(value.strip())
     if '"' in value and "'" not in value:
         return f"{key}: '{value}'"
     return f"{key}: {json.dumps(value, ensure_ascii=False)}"
+
+
+def _cut(value: str, most: int = 80) -> str:
+    return value if len(value) <= most else value[: most - 1] + "…"
 
 
 class _Layout:
@@ -355,7 +360,7 @@ def toml_mistake(text: str, message: str, line: int | None) -> Mistake | None:
     source = lines[line - 1]
     key = _toml_key(lines, line)
     name = (key or "key").rpartition(".")[2]
-    value = _toml_value(source)
+    value = _cut(_toml_value(source))  # a long one cut short: the message stays a line
     if message.startswith("Invalid value"):
         if value.startswith(tuple("“”‘’«»„")):
             return at(line, f"use straight quotes (\"), not curly ones: {name} = \"{value.strip('“”‘’«»„')}\"")

@@ -51,6 +51,9 @@ MISTAKES = {
     "a title indented one space less": (
         {10: "   title: A trial of something"},
         "10: entries[1].title: indent this line like 'institution:' on line 9 (4 spaces, not 3)"),
+    "a long value starting with [, shown cut short: the message stays one line to read": (
+        {10: "    title: " + "[" * 3000 + "]" * 3000},
+        "10: entries[1].title: a value starting with '[' must be in quotes: title: \"" + "[" * 79 + "…\""),
     "an entry indented 5 spaces": (
         {18: "     - institution: Other University"},
         "18: entries[2]: start this entry's '- ' in the same column as the '- ' on line 9 (2 spaces, not 5)"),
@@ -244,6 +247,9 @@ TOML_MISTAKES = {
     "an apostrophe inside single quotes": (
         ('name = "Test News"', "name = 'Bob's News'"),
         "1: name: there is more after the closing quote: put the whole value in double quotes: name = \"Bob's News\""),
+    "a long value without quotes, shown cut short": (
+        ('name = "Test News"', "name = " + "Test News " * 500),
+        '1: name: put the text in quotes: name = "' + ("Test News " * 8).rstrip() + '…"'),
     "Twitter, now X": (
         ('platform = "facebook"', 'platform = "twitter"'),
         "8: social[0].platform: the default theme has no 'twitter'; did you mean 'x'? (Twitter is called X now)"),
