@@ -202,3 +202,18 @@ def test_links_shows_a_progress_bar_on_a_terminal(newsletter, server, tmp_path):
     screen = screen.decode()
     assert "Checking 2 links" in screen and "100%" in screen and "ok:" not in screen
     assert "[link-redirect]" in stdout and process.returncode == 1  # the TODO
+
+
+def test_findings_come_in_reading_order_whatever_check_found_them(newsletter, monkeypatch):
+    # Found by four checks that run in another order: the status (entries), the TODO (typed text), the
+    # subject's length (text) and the entry given twice (entries). An editor fixes them top to bottom.
+    newsletter.issue.write_text(TODO_ISSUE.replace("A subject line that is long enough", "Short").replace(
+        "link: https://clinicaltrials.gov/study/NCT00000001",
+        "link: https://clinicaltrials.gov/study/NCT00000001\n    status: Withdrawn\n"
+        "  - institution: Test University\n    title: A trial of something\n    summary: Other words.\n"
+        "    link: https://clinicaltrials.gov/study/NCT00000002"), encoding="utf-8")
+    monkeypatch.chdir(newsletter.root)
+    result = invoke("check", "--format", "json", "issues/test-issue.yaml")
+    findings = [f for f in json.loads(result.output)["issues"][0]["findings"] if f["file"] == "issues/test-issue.yaml"]
+    assert [(f["line"], f["id"]) for f in findings] == [
+        (1, "subject-length"), (4, "placeholder"), (10, "trial-status"), (12, "entry-duplicate-title")]

@@ -2,7 +2,9 @@
 
 Each check is a function of the built `Result` (the issue, the settings, the email and its parsed page)
 returning `Finding`s that name the line to fix, taken from the source maps the readers filled. One module
-per family; this registry is the order they run and print in. Nothing here touches the network:
+per family; this registry is the order they run in. Findings come out as a linter's do: a file's together
+(in the order the checks first name them), top to bottom, so an editor fixes them in reading order. Nothing
+here touches the network:
 `digest.links` visits the links over HTTP.
 """
 
@@ -30,4 +32,9 @@ CHECKS = (
 
 
 def run_checks(result: Result) -> list[Finding]:
-    return [finding for check in CHECKS for finding in check(result)]
+    findings = [finding for check in CHECKS for finding in check(result)]
+    files: dict[str, int] = {}
+    for finding in findings:
+        files.setdefault(str(finding.path), len(files))
+    # A finding of the whole file (no line) before its lines; the sort is stable, so one line keeps check order.
+    return sorted(findings, key=lambda f: (files[str(f.path)], -1 if f.line is None else f.line))
