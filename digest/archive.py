@@ -282,8 +282,10 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
     """Make the new site beside the old one and swap it in whole. Returns how many files were written anew:
     the others are hard links to the old site's files, which keep their dates (an upload by rsync or the
     like sends only what changed)."""
-    from digest.writer import clear_leftovers, swap_in, taking_turns
+    from digest.writer import clear_leftovers, followed, swap_in, taking_turns
 
+    if out_dir.is_symlink():  # site/ linked into a web server's folder, say: the new site goes where it points
+        out_dir = followed(out_dir)
     if out_dir.is_file() or (out_dir.is_dir() and not (out_dir / MANIFEST).is_file() and any(out_dir.iterdir())):
         raise BuildError("is not empty and was not made by 'digest archive': choose another --out "
                          "(nothing was written, nothing was removed)", out_dir)

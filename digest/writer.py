@@ -31,7 +31,10 @@ def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = N
     from digest.assets import read_image
 
     slug = email.issue.slug
-    target = out_dir / slug
+    named = target = out_dir / slug
+    if target.is_symlink():  # the editor's link (into a web server's folder, say): write where it points
+        target = followed(target)
+        out_dir = target.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -58,7 +61,14 @@ def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = N
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    return target
+    return named
+
+
+def followed(link: Path) -> Path:
+    try:
+        return link.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links
+        raise BuildError("is a link that leads back to itself: remove it, or point it at a folder", link) from None
 
 
 def _write(staging: Path, name: str, data: bytes, target: Path) -> None:

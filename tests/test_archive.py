@@ -590,3 +590,14 @@ def test_view_online_is_checked(newsletter):
     newsletter.write_config('view_online = "web"\n' + text)
     with pytest.raises(ConfigError, match="view_online: 'web' must be one of: platform, archive, archive-always"):
         digest.build(newsletter.issue)
+
+
+def test_a_site_folder_that_is_a_link_is_written_through_and_stays_a_link(newsletter, tmp_path):
+    served = tmp_path / "www" / "newsletter"
+    served.parent.mkdir()
+    link = newsletter.root / "site"
+    link.symlink_to(served, target_is_directory=True)  # not there yet: the first archive makes it
+    for _ in range(2):  # made, then replaced
+        built = build_site(link, config=newsletter.config, feed=False)
+        assert link.is_symlink() and (served / "index.html").is_file() and (served / MANIFEST).is_file()
+    assert built.issues == 1 and sorted(p.name for p in served.parent.iterdir()) == ["newsletter"]

@@ -151,3 +151,26 @@ def test_a_folder_in_the_way_of_a_file_is_one_line(newsletter):
     assert (target / "email.html").is_file()
     with pytest.raises(BuildError, match="cannot write the output folder"):
         write_email(email, out / "test-issue" / "email.html")
+
+
+def test_a_build_folder_that_is_a_link_is_written_through_and_stays_a_link(newsletter, tmp_path):
+    # An editor who links build/<slug> into a web server's folder: replacing the link with a folder of its
+    # own would leave the served copy stale without a word.
+    served = tmp_path / "www" / "issue"
+    served.mkdir(parents=True)
+    (served / "old.txt").write_text("the last build\n")
+    (newsletter.root / "build").mkdir()
+    link = newsletter.root / "build" / "test-issue"
+    link.symlink_to(served, target_is_directory=True)
+    written = write_email(build_email(newsletter.issue), newsletter.root / "build")
+    assert written == link and link.is_symlink() and link.resolve() == served.resolve()
+    assert set(FILES) <= set(folder(served)) and "old.txt" not in folder(served)  # the new build, where the link points
+    assert leftovers(served.parent) == [] and leftovers(link.parent) == []
+
+
+def test_a_build_folder_that_is_a_loop_of_links_is_one_line(newsletter):
+    (newsletter.root / "build").mkdir()
+    (newsletter.root / "build" / "test-issue").symlink_to("loop")
+    (newsletter.root / "build" / "loop").symlink_to("test-issue")
+    with pytest.raises(BuildError, match="is a link that leads back to itself"):
+        write_email(build_email(newsletter.issue), newsletter.root / "build")
