@@ -282,7 +282,7 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
     """Make the new site beside the old one and swap it in whole. Returns how many files were written anew:
     the others are hard links to the old site's files, which keep their dates (an upload by rsync or the
     like sends only what changed)."""
-    from digest.writer import clear_leftovers, followed, swap_in, taking_turns
+    from digest.writer import clear_leftovers, followed, swap_in, taking_turns, write_file
 
     if out_dir.is_symlink():  # site/ linked into a web server's folder, say: the new site goes where it points
         out_dir = followed(out_dir)
@@ -306,9 +306,9 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
                 destination = staging / name
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 if not _link_if_same(out_dir / name, data, destination):
-                    destination.write_bytes(data)
+                    write_file(staging, name, data, out_dir)
                     written += 1
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+            write_file(staging, MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"), out_dir)
             os.chmod(staging, 0o755)
             swap_in(staging, out_dir)
         except OSError as exc:

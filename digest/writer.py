@@ -54,7 +54,7 @@ def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = N
             raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
         try:
             for name, data in files.items():
-                _write(staging, name, data, target)
+                write_file(staging, name, data, target)
             os.chmod(staging, 0o755)
             stop_here("build-swap")
             swap_in(staging, target)
@@ -71,8 +71,9 @@ def followed(link: Path) -> Path:
         raise BuildError("is a link that leads back to itself: remove it, or point it at a folder", link) from None
 
 
-def _write(staging: Path, name: str, data: bytes, target: Path) -> None:
-    """One file of the new folder, on disk before the swap; an error names where it was going, not the staging."""
+def write_file(staging: Path, name: str, data: bytes, target: Path) -> None:
+    """One file of the new folder, on disk before the swap (else a power cut after the rename could leave it
+    empty); an error names where it was going, not the staging."""
     destination = staging / name
     try:
         if destination.parent != staging and not destination.parent.is_dir():
