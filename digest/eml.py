@@ -18,7 +18,7 @@ from digest.model import Result
 
 def require_sender(newsletter) -> None:
     if newsletter.sender is None:
-        raise ConfigError('an .eml needs a sender: add  sender = "Name <address@example.org>"  to digest.toml',
+        raise ConfigError('a test copy or an .eml needs a sender for its From line: add  sender = "Name <address@example.org>"  to digest.toml',
                           newsletter.config_path)
 
 

@@ -104,7 +104,7 @@ def test_no_unsubscribe_configured_means_no_list_headers(newsletter, tmp_path):
 def test_without_sender_nothing_is_written(newsletter, tmp_path):
     result = build(newsletter, tmp_path / "out")
     assert result.exit_code == 1
-    assert result.output.endswith('digest.toml: an .eml needs a sender: add  sender = "Name <address@example.org>"  to digest.toml\n')
+    assert result.output.endswith('digest.toml: a test copy or an .eml needs a sender for its From line: add  sender = "Name <address@example.org>"  to digest.toml\n')
     assert not (tmp_path / "out").exists()
 
 
