@@ -461,3 +461,14 @@ def test_the_preview_rebuilds_when_a_file_of_the_theme_folder_is_saved(newslette
         (newsletter.root / "themes" / "mine" / "email.txt.j2").write_text("Theme folder: {{ issue.subject }}\n")
         text = wait_for(lambda: (body := get(server, "/email.txt")[2]).startswith(b"Theme folder") and body)
         assert text == b"Theme folder: A subject line that is long enough\n"
+
+
+def test_theme_copy_with_a_misspelt_theme_in_digest_toml_copies_nothing_and_says_where(newsletter):
+    # Copying the default theme's files for a newsletter that meant "plain" would be restyling the wrong theme.
+    set_theme(newsletter, "plian")
+    copied = run("theme", "copy", cwd=newsletter.root)
+    assert copied.exit_code == 1
+    assert copied.output == ("digest.toml:1: theme: unknown theme 'plian': did you mean 'plain'? the built-in themes "
+                             "are default, plain; or give a theme folder's path\n")
+    assert not (newsletter.root / "templates").exists()
+    assert run("theme", "copy", "plain", cwd=newsletter.root).exit_code == 0  # named on the command line: copied

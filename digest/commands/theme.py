@@ -10,7 +10,7 @@ import click
 from digest.config import find_config, load_config, read_theme
 from digest.exceptions import ConfigError, OptionError, display_path, where
 from digest.files import read_text
-from digest.theme import OWN, builtin_themes, copy_theme, named_theme, overrides
+from digest.theme import OWN, builtin_themes, copy_theme, find_theme, named_theme, overrides
 
 
 def _given(config_path: Path | None) -> None:
@@ -45,6 +45,11 @@ def copy(name: str | None, destination: Path | None, config_path: Path | None) -
     current = named_theme(config) if config else "default"
     builtin = builtin_themes()
     if name is None:
+        if config and current not in builtin:
+            try:
+                find_theme(current, root)
+            except ValueError:  # a misspelt theme: copying the default's files would not be what was meant
+                load_config(config)  # which says so in one line, on digest.toml's line
         name = current if current in builtin else "default"
     elif name not in builtin:  # typed on the command line: a usage mistake, exit 2
         raise OptionError(f"unknown theme {name!r}: the built-in themes are {', '.join(builtin)}", field="NAME")
