@@ -330,31 +330,40 @@ def save_races(count: int, work: Path, api: Registry, env: dict, limit: float) -
           f"median {statistics.median(times):.2f} s a race")
 
 
+def files_of(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def hidden(build: Path) -> list[str]:
+    """What builds left in build/ under a hidden name: a staging folder, an old build."""
+    return sorted(p.name for p in build.iterdir() if p.name.startswith("."))
+
+
 def kills(count: int, work: Path, env: dict, limit: float) -> None:
     """Each build is killed a random 0-30 ms after its hidden staging folder appears: inside the writer."""
     letter = Letter(work / "kills")
     build = letter.root / "build"
     command = [sys.executable, "-m", "digest", "build", "issues/issue.yaml"]
     subprocess.run(command, cwd=letter.root, env=env, capture_output=True)
-    expected = {p.relative_to(build / "issue").as_posix() for p in (build / "issue").rglob("*") if p.is_file()}
+    expected = files_of(build / "issue")
     missing = incomplete = inside = finished = 0
     rng = random.Random(11)
     for _ in range(count):
         process = subprocess.Popen(command, cwd=letter.root, env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, preexec_fn=_child_limits)
-        while process.poll() is None and not any(p.name.startswith(".") for p in build.iterdir()):
+        while process.poll() is None and not hidden(build):
             time.sleep(0.0002)
         time.sleep(rng.uniform(0, 0.03))
         process.kill()
         finished += process.wait(limit) == 0
-        inside += any(p.name.startswith(".") for p in build.iterdir())  # the killed build left its hidden folder
+        inside += bool(hidden(build))  # the killed build left its hidden folder
         if not (build / "issue").is_dir():
             missing += 1
             continue
-        found = {p.relative_to(build / "issue").as_posix() for p in (build / "issue").rglob("*") if p.is_file()}
+        found = files_of(build / "issue")
         incomplete += found != expected
     subprocess.run(command, cwd=letter.root, env=env, capture_output=True)
-    strays = sorted(p.name for p in build.iterdir() if p.name.startswith("."))
+    strays = hidden(build)
     print(f"{count} builds killed with SIGKILL 0-30 ms after their staging folder appeared ({finished} had finished "
           f"first, {inside} left a hidden folder): {missing} without build/issue/, {incomplete} with it incomplete; "
           f"the next build left {len(strays)} hidden folder(s){': ' + ', '.join(strays) if strays else ''}")
@@ -370,7 +379,7 @@ def swap_kills(count: int, work: Path, env: dict, limit: float) -> None:
     build = letter.root / "build"
     command = [sys.executable, "-m", "digest", "build", "issues/issue.yaml"]
     subprocess.run(command, cwd=letter.root, env=env, capture_output=True)
-    expected = {p.relative_to(build / "issue").as_posix() for p in (build / "issue").rglob("*") if p.is_file()}
+    expected = files_of(build / "issue")
     missing = incomplete = caught = 0
     renames = "rename,renameat,renameat2"
     for _ in range(count):
@@ -395,10 +404,10 @@ def swap_kills(count: int, work: Path, env: dict, limit: float) -> None:
             missing += 1
             subprocess.run(command, cwd=letter.root, env=env, capture_output=True)  # for the next round
             continue
-        found = {p.relative_to(build / "issue").as_posix() for p in (build / "issue").rglob("*") if p.is_file()}
+        found = files_of(build / "issue")
         incomplete += found != expected
     subprocess.run(command, cwd=letter.root, env=env, capture_output=True)
-    strays = sorted(p.name for p in build.iterdir() if p.name.startswith("."))
+    strays = hidden(build)
     print(f"{count} builds killed with SIGKILL right after the first rename of the swap ({caught} caught there, "
           f"before they ended): {missing} without build/issue/, {incomplete} with it incomplete; the next build "
           f"left {len(strays)} hidden folder(s){': ' + ', '.join(strays[:3]) if strays else ''}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE_ISSUE
+from conftest import CONFIG as NEWSLETTER_CONFIG, SAMPLE_ISSUE
 from digest.cli import cli
 from digest.mistakes import yaml_mistake
 from digest.reader import ENTRY_FIELDS, ISSUE_FIELDS
@@ -198,20 +198,7 @@ def test_a_misspelt_trial_status_is_a_warning_with_the_registry_s_word(newslette
             "did you mean 'Recruiting'? [trial-status-unknown]") in result.stderr
 
 
-CONFIG = """\
-name = "Test News"
-organisation = "Test Org"
-website = "https://www.testnews.example/"
-address = "1 Test Street, Testville"
-asset_base_url = "https://cdn.testnews.example/news/"
-
-[[social]]
-platform = "facebook"
-url = "https://www.facebook.com/testnews"
-
-[colours]
-brand = "#1d4f91"
-"""
+CONFIG = NEWSLETTER_CONFIG + '\n[colours]\nbrand = "#1d4f91"\n'
 
 TOML_MISTAKES = {
     "an unquoted value": (

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import subprocess
 import sys
 import time
 
@@ -16,7 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 import digest
-from conftest import REPO
+from conftest import REPO, on_a_terminal
 from ctgov_server import Registry, make_study
 from digest.cli import cli
 from digest.config import load_config
@@ -265,22 +263,9 @@ def test_offline_without_saved_copies_is_one_line(news, server):
 
 
 def test_a_terminal_sees_the_pages_and_the_studies_arrive(news, server):
-    leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "digest", "trial", "--search", "naltrexone", "--new", "--issue", str(news.issue)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower, env=env, cwd=news.root)
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert process.wait(timeout=60) == 0
-    os.close(leader)
+    seen = on_a_terminal(command, env=env, cwd=news.root)
     assert re.search(rb"Searching ClinicalTrials.gov +\[#+\] +100%", seen)
     assert re.search(rb"Fetching from ClinicalTrials.gov +\[#+\] +100%", seen)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import REPO
+from conftest import REPO, on_a_terminal
 from ctgov_server import FIXTURES, Registry, fixture
 from digest.cli import cli
 import digest
@@ -253,21 +252,7 @@ def test_a_real_process_adds_the_trials_then_runs_offline(newsletter, registry, 
 
 
 def test_a_terminal_gets_a_progress_bar(newsletter, registry, tmp_path):
-    leader, follower = pty.openpty()
-    command = [sys.executable, "-m", "digest", "trial", *SAMPLE_IDS]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower, env=_env(registry, tmp_path))
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert process.wait(timeout=60) == 0
-    os.close(leader)
+    seen = on_a_terminal([sys.executable, "-m", "digest", "trial", *SAMPLE_IDS], env=_env(registry, tmp_path))
     assert re.search(rb"Fetching from ClinicalTrials.gov +\[#+\] +100%", seen)
 
 
