@@ -24,10 +24,10 @@ def check_typed_text(result: Result) -> list[Finding]:
     """Template code the platform would run, and notes left in the text (TODO, {{ … }}, lorem ipsum)."""
     tags = platform_tags(result.platform)
     code_pattern = re.compile(tags.code) if tags.code else None
-    places = ((_issue_place, list(issue_texts(result))), (_config_place, list(config_texts(result))))
+    places = _typed(result)
     # Nearly always nothing anywhere: one look at all the text instead of two searches per field. The look
     # may say yes where the fields say no (a match across two of them, "todo" in prose): they are searched then.
-    everything = "\0".join(text for _, texts in places for _, text in texts)
+    everything = _all_of(places)
     folded = everything.casefold()  # casefold: what IGNORECASE equates (ſ and s) it makes equal
     if not any(hint in folded for hint in _PLACEHOLDER_HINTS) and not (code_pattern and code_pattern.search(everything)):
         return []
@@ -39,7 +39,7 @@ def check_typed_text(result: Result) -> list[Finding]:
             blanked = text
             for tag in tags.values:  # the platform's own tags, which digest itself may have put there
                 blanked = blanked.replace(tag, " " * len(tag))
-            code = re.search(tags.code, blanked) if tags.code else None
+            code = code_pattern.search(blanked) if code_pattern else None
             if code:
                 snippet = _snippet(text, code.start())
                 findings.append(Finding("template-code", ERROR, f"{snippet!r}: {result.platform} would read this as "
@@ -59,13 +59,23 @@ def check_typed_text(result: Result) -> list[Finding]:
 def check_first_name(result: Result) -> list[Finding]:
     """{first_name} is filled in only in the greeting: anywhere else every reader would read it as typed."""
     findings = []
-    for source, texts in ((_issue_place, issue_texts(result)), (_config_place, config_texts(result))):
+    for source, texts in _typed(result):
         for field, text in texts:
             if field != "greeting" and (index := text.find(FIRST_NAME)) != -1:
                 findings.append(Finding("first-name", ERROR, f"{FIRST_NAME} is filled in only in the greeting, the "
                                         f"line above the intro: move it there (greeting: \"Dear {FIRST_NAME},\")",
                                         **source(result, field, text, index)))
     return findings
+
+
+def _typed(result: Result) -> tuple:
+    """(where a finding points, [(field, text), …]) for the issue's texts, then digest.toml's."""
+    return (_issue_place, list(issue_texts(result))), (_config_place, list(config_texts(result)))
+
+
+def _all_of(places: tuple) -> str:
+    # NUL never occurs in a field: what matches across two fields is only a hint, looked at field by field.
+    return "\0".join(text for _, texts in places for _, text in texts)
 
 
 def _snippet(text: str, start: int) -> str:
@@ -93,10 +103,10 @@ def check_starter_text(result: Result) -> list[Finding]:
 
     dirs = result.newsletter.theme.dirs
     values, sentences, links = starter_values(dirs, starter_stamp(dirs))
-    places = ((_issue_place, list(issue_texts(result))), (_config_place, list(config_texts(result))))
+    places = _typed(result)
     # What is in one field's plain text is in the plain text of all of them: most issues hold none of the
     # starter's words, and then no field needs a look of its own.
-    everything = _plain("\0".join(text for _, texts in places for _, text in texts))
+    everything = _plain(_all_of(places))
     values = frozenset(value for value in values if value in everything)
     sentences = tuple(sentence for sentence in sentences if sentence in everything)
     findings = []
