@@ -19,6 +19,11 @@ def where(file: str | os.PathLike | None, line: int | None = None, field: str | 
     return ": ".join(parts)
 
 
+def cut(text: str, width: int) -> str:
+    """`text` in at most `width` characters: a long one ends in "…"."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def display_path(file: str | os.PathLike) -> str:
     # Relative to where the editor stands when that is shorter: the path they typed, not an absolute one.
     path = os.fspath(file)

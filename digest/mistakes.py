@@ -13,6 +13,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from digest.exceptions import cut
+
 _ITEM = re.compile(r"( *)-( +|$)(.*)")
 _KEY = re.compile(r"( *)([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*)|$)")
 _DASH_GLUED = re.compile(r"( *)-([A-Za-z_][\w-]*:(?:\s.*|$))")
@@ -20,6 +22,7 @@ _BLOCK = re.compile(r"[|>][-+0-9]*\s*(?:#.*)?")
 _GLUED_KEY = re.compile(r"([A-Za-z_][\w-]*):(\S.*)")
 _MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\((\S+?)\)")
 # What YAML reads as something other than text when a value starts with it.
+SHOWN = 80  # characters of a value shown in a message: it stays one line an editor can read
 _SPECIAL_START = "*&!@`%{[]}|>"
 
 
@@ -48,14 +51,10 @@ def _spaces(n: int) -> str:
 def quoted(key: str, value: str) -> str:
     """`key: "value"`, the way to write a value YAML would otherwise misread (a long value cut short: the
     message stays one line an editor can read)."""
-    value = _cut(value.strip())
+    value = cut(value.strip(), SHOWN)
     if '"' in value and "'" not in value:
         return f"{key}: '{value}'"
     return f"{key}: {json.dumps(value, ensure_ascii=False)}"
-
-
-def _cut(value: str, most: int = 80) -> str:
-    return value if len(value) <= most else value[: most - 1] + "…"
 
 
 class _Layout:
@@ -360,7 +359,7 @@ def toml_mistake(text: str, message: str, line: int | None) -> Mistake | None:
     source = lines[line - 1]
     key = _toml_key(lines, line)
     name = (key or "key").rpartition(".")[2]
-    value = _cut(_toml_value(source))  # a long one cut short: the message stays a line
+    value = cut(_toml_value(source), SHOWN)  # a long one cut short: the message stays a line
     if message.startswith("Invalid value"):
         if value.startswith(tuple("“”‘’«»„")):
             return at(line, f"use straight quotes (\"), not curly ones: {name} = \"{value.strip('“”‘’«»„')}\"")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from digest.exceptions import IssueError, OptionError, TrialError, display_path
+from digest.exceptions import IssueError, OptionError, TrialError, cut, display_path
 
 SAVE_ATTEMPTS = 5  # saves by the editor in the moment between reading the issue and replacing it
 UPDATES_SECTION = "Updates on trials we covered"
@@ -273,11 +273,9 @@ def _table(rows: list[dict]) -> None:
                ("status", "status", 23), ("sponsor", "sponsor", 30), ("title", "title", 50), ("why", "why", 7)]
     click.echo("  ".join(f"{name:<{width}}" for name, _, width in columns).rstrip())
     for row in rows:
-        click.echo("  ".join(f"{_cut(row[key] or '-', width):<{width}}" for _, key, width in columns).rstrip())
+        click.echo("  ".join(f"{cut(row[key] or '-', width):<{width}}" for _, key, width in columns).rstrip())
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def _studies(n: int) -> str:
