@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from digest.theme import DEFAULT_THEME, find_file
+
 # What `digest init` and `digest new` fill in when the editor gives nothing: `digest check` looks for them.
 STARTER_NAME = "My Newsletter"
 STARTER_SUBJECT = "Subject of the email"
@@ -13,8 +15,6 @@ STARTERS = ("digest.toml.j2", "issue.yaml.j2")
 def starter_dirs(theme_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
     """Where the starter files are looked up, first found wins: new/ of the newsletter's templates/ and of its
     theme (`theme_dirs`), then of the default theme, which a theme without new/ starts from."""
-    from digest.theme import DEFAULT_THEME
-
     return tuple(folder / "new" for folder in (*theme_dirs, DEFAULT_THEME))
 
 
@@ -36,17 +36,14 @@ def render_starter(template: str, theme_dirs: tuple[Path, ...] = (), **context) 
     except jinja2.TemplateSyntaxError as exc:
         raise BuildError(f"template error: {exc.message}", exc.filename, exc.lineno) from None
     except jinja2.TemplateError as exc:  # an unknown name: a starter sees only name, subject, date and path
-        raise BuildError(f"template error: {exc.message}", _found(theme_dirs, template)) from None
+        raise BuildError(f"template error: {exc.message}", find_file(starter_dirs(theme_dirs), template)) from None
 
 
 def starter_stamp(theme_dirs: tuple[Path, ...]) -> tuple:
     """Which starter files these folders give, and when each last changed: a key for what is read from them."""
+    dirs = starter_dirs(theme_dirs)
     stamp = []
     for name in STARTERS:
-        path = _found(theme_dirs, name)
+        path = find_file(dirs, name)
         stamp.append((path, path.stat().st_mtime_ns if path else None))
     return tuple(stamp)
-
-
-def _found(theme_dirs: tuple[Path, ...], name: str) -> Path | None:
-    return next((d / name for d in starter_dirs(theme_dirs) if (d / name).is_file()), None)
