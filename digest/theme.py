@@ -120,18 +120,15 @@ def watched_folders(config_path: Path) -> list[Path]:
     return list(dict.fromkeys(folder.resolve() for folder in folders))
 
 
-def copy_theme(name: str, destination: Path) -> list[Path]:
-    """Copy the built-in theme `name` into `destination`, to edit; never over a file that is there already.
+def copy_theme(source: Path, destination: Path) -> list[Path]:
+    """Copy the theme in `source` (a built-in one's folder) into `destination`, to edit; never over a file
+    that is there already.
 
     Returns the files written. Raises DigestError (nothing is written) when one of them exists.
     """
     from digest.exceptions import DigestError
     from digest.files import create
 
-    builtin = builtin_themes()
-    if name not in builtin:
-        raise DigestError(f"unknown theme {name!r}: the built-in themes are {', '.join(builtin)}", field="NAME")
-    source = builtin[name]
     files = sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     targets = [destination / p.relative_to(source) for p in files]
     there = [target for target in targets if target.exists()]

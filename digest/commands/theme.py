@@ -55,7 +55,7 @@ def copy(name: str | None, destination: Path | None, config_path: Path | None) -
         raise OptionError(f"unknown theme {name!r}: the built-in themes are {', '.join(builtin)}", field="NAME")
     own = root / OWN
     destination = destination or own
-    files = copy_theme(name, destination)
+    files = copy_theme(builtin[name], destination)
     click.echo(f"Copied the {name} theme's {len(files)} files into {display_path(destination)}{os.sep}", err=True)
     if destination.resolve() == own.resolve():
         then = "" if name == current else f'; set theme = "{name}" in digest.toml to build on the rest of it'
