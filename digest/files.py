@@ -4,7 +4,6 @@ reads that cannot hang or fill the memory, and writes that leave the old file or
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import signal
 import stat
@@ -137,7 +136,7 @@ def replace_if_unchanged(path: Path, old: bytes, new: bytes, error: type[DigestE
                             "owner; nothing was written", path) from None
         stop_here("edit-swap")
         # The check and the rename are microseconds apart: the narrowest window a file without locks allows.
-        if _digest_of(real) != hashlib.sha256(old).digest():
+        if _current(real) != old:
             return False
         os.replace(staging, real)
         staging = None
@@ -150,9 +149,9 @@ def replace_if_unchanged(path: Path, old: bytes, new: bytes, error: type[DigestE
             Path(staging).unlink(missing_ok=True)
 
 
-def _digest_of(path: Path) -> bytes | None:
+def _current(path: Path) -> bytes | None:
     try:
-        return hashlib.sha256(read_bytes(path)).digest()
+        return read_bytes(path)
     except DigestError:  # gone, or no longer a file digest may read: changed, as far as the swap goes
         return None
 
