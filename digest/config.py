@@ -7,7 +7,7 @@ import functools
 import os
 import re
 import tomllib
-from dataclasses import asdict, fields
+from dataclasses import fields, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -275,7 +275,7 @@ class _ConfigReader:
             asset_base_url=asset_base_url,
             logo=self.logo(data["logo"], root, asset_base_url) if "logo" in data else None,
             social=self.social(data.get("social", []), asset_base_url, theme),
-            colours=Colours(**{**asdict(theme.colours), **self.colour_values(data.get("colours", {}))}),
+            colours=replace(theme.colours, **self.colour_values(data.get("colours", {}))),
             theme=theme,
             footer=footer,
             clinicaltrials_api=clinicaltrials_api,
