@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.exceptions import BuildError, ConfigError, DigestError, IssueError, display_path
-from digest.files import expand_folders, issue_files as issue_files_in
+from digest.files import expand_folders, issue_files
 
 if TYPE_CHECKING:  # an unchanged rebuild imports as little as it can
     from digest.model import Issue, Newsletter
@@ -70,15 +70,13 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     Raises UnreadableIssues (all the issues that failed, at once) or a DigestError; either way nothing is
     written. `config` is digest.toml (default: found next to or above the first issue, or the current folder).
     """
-    from digest.config import find_config
+    from digest.config import required_config
 
     out_dir = Path(out_dir)
     start = Path(issue_paths[0]).parent if issue_paths else Path(".")
-    config_path = Path(config) if config is not None else find_config(start)
-    if config_path is None:
-        raise ConfigError("no digest.toml found in this folder or any folder above it (use --config, or run 'digest init')", start)
+    config_path = Path(config) if config is not None else required_config(start, start)
     root = config_path.resolve().parent
-    paths = expand_folders(issue_paths, IssueError) if issue_paths else issue_files(root)
+    paths = expand_folders(issue_paths, IssueError) if issue_paths else issue_files(root / "issues")
     if not paths:
         raise IssueError("has no issue files (*.yaml): nothing to publish", root / "issues")
     inputs = fingerprint(config_path, paths, feed)
@@ -98,10 +96,6 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     }
     written = write_site(files, out_dir, manifest)
     return Built(out_dir, len(site.issues), site.pages, feed, written, len(files) - written, site.newsletter.archive_url)
-
-
-def issue_files(root: Path) -> list[Path]:
-    return issue_files_in(root / "issues")
 
 
 # -- read -------------------------------------------------------------------------------------------------

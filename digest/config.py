@@ -56,10 +56,14 @@ def config_for(issue_path: Path, config_path: Path | None = None) -> Path:
     if not issue_path.is_file():
         kind = "is a folder, not an issue file" if issue_path.is_dir() else "is not a regular file (a pipe or a device?)"
         raise IssueError("no such issue file" if not issue_path.exists() else kind, issue_path)
+    return config_path if config_path is not None else required_config(issue_path.parent, issue_path)
+
+
+def required_config(start: Path, place: Path) -> Path:
+    """digest.toml in `start` or above it; ConfigError, named at `place`, when there is none."""
+    config_path = find_config(start)
     if config_path is None:
-        config_path = find_config(issue_path.parent)
-        if config_path is None:
-            raise ConfigError(f"no {CONFIG_NAME} found in this folder or any folder above it (use --config, or run 'digest init')", issue_path)
+        raise ConfigError(f"no {CONFIG_NAME} found in this folder or any folder above it (use --config, or run 'digest init')", place)
     return config_path
 
 
