@@ -14,8 +14,9 @@ from digest.theme import watched_folders
 class Preview:
     def __init__(self, issue_path: Path, config_path: Path):
         self.issue_path, self.config_path = issue_path, config_path
+        self.themes = watched_folders(config_path)  # the theme's folders, which the watch follows too
         # The only folders a request may read from: the issue's, the newsletter's, and the themes'.
-        self.roots = tuple({p.resolve() for p in (issue_path.parent, config_path.parent, *watched_folders(config_path))})
+        self.roots = tuple({p.resolve() for p in (issue_path.parent, config_path.parent, *self.themes)})
         self.email = None  # the last good build; kept while a save is broken
         self.frames: dict[str, str] = {}
         self.assets: dict[str, Path] = {}

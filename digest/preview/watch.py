@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from digest.theme import watched_folders
-
 
 def start_watching(preview, on_change, stop: threading.Event, on_error) -> list[threading.Thread]:
     """Call `on_change()` after each save, from background threads, until `stop` is set; `on_error(line)`
@@ -15,7 +13,7 @@ def start_watching(preview, on_change, stop: threading.Event, on_error) -> list[
     Returns once the watches are in place, so a save made right after is never missed.
     """
     issue, config = preview.issue_path.resolve(), preview.config_path.resolve()
-    themes = watched_folders(config)
+    themes = preview.themes
 
     def wanted(change, path: str) -> bool:
         path = Path(path)
