@@ -11,7 +11,6 @@ entry never states it. Nothing else is stored: an issue written by hand is cover
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +59,7 @@ class Covered:
 def read_covered(paths: Iterable[Path]) -> Covered:
     """Every issue file in `paths`, read for its date and the trials it names. An issue that cannot be read is
     an IssueError naming its line: which trials were covered cannot be known without it."""
-    from digest.ctgov import study_id_in
+    from digest.ctgov import STUDY_LINK, study_id_in
 
     covered = Covered()
     found: list[Featured] = []
@@ -85,14 +84,13 @@ def read_covered(paths: Iterable[Path]) -> Covered:
                 said = {name: (fields.get(name) or "").strip() or None for name in ("status", "phase", "institution", "title")}
                 found.append(Featured(nct_id, path, item.start_mark.line + 1, where, date, **said))
         for text in _scalars(root):
-            covered.named.update(m.group(1).upper() for m in _STUDY_LINK.finditer(text))
+            covered.named.update(m.group(1).upper() for m in STUDY_LINK.finditer(text))
     covered.named.update(f.nct_id for f in found)
     for entry in sorted(found, key=lambda f: (f.date, f.path.name, f.line)):
         covered.featured.setdefault(entry.nct_id, []).append(entry)
     return covered
 
 
-_STUDY_LINK = re.compile(r"clinicaltrials\.gov/(?:study|ct2/show(?:/record|/results)?)/(NCT\d{8})", re.IGNORECASE)
 
 
 def _compose(path: Path) -> yaml.MappingNode:

@@ -73,8 +73,11 @@ def ids_from_file(path: Path) -> list[str]:
 
 def study_id_in(link: str) -> str | None:
     """The NCT id a ClinicalTrials.gov link points to (new and classic pages), or None."""
-    match = re.search(r"clinicaltrials\.gov/(?:study|ct2/show(?:/record|/results)?)/(NCT\d{8})", link, re.IGNORECASE)
+    match = STUDY_LINK.search(link)
     return match.group(1).upper() if match else None
+
+
+STUDY_LINK = re.compile(r"clinicaltrials\.gov/(?:study|ct2/show(?:/record|/results)?)/(NCT\d{8})", re.IGNORECASE)
 
 
 # --- where to fetch from, where to keep copies ---------------------------------------------------------------
@@ -340,12 +343,9 @@ class Client:
         if answer.status != 200:
             raise TrialError(f"ClinicalTrials.gov answered {answer.status} to the search ({answer.detail()})")
         try:
-            page = json.loads(answer.body)
-            studies = page["studies"]
-            if not isinstance(studies, list):
-                raise ValueError
-            found = [_study_record(s) for s in studies]
-        except (ValueError, KeyError, TypeError, RecursionError):
+            page = _search_page(json.loads(answer.body))
+            found = page["studies"]
+        except (ValueError, RecursionError):
             raise TrialError("ClinicalTrials.gov sent a search result that is not a list of studies; try again later") from None
         total = page.get("totalCount")
         return found, total if isinstance(total, int) else None
@@ -453,6 +453,12 @@ def _later(seconds: float) -> str:
     return f"in {hours} hours" if hours <= 48 else "another day"
 
 
+def _phase(protocol: dict) -> str:
+    """"Phase 2/Phase 3", as the registry's pages write it; "" when the record gives none."""
+    phases = _module(protocol, "designModule").get("phases")
+    return "/".join(label for p in phases if isinstance(p, str) and (label := phase_label(p))) if isinstance(phases, list) else ""
+
+
 def _search_page(data) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("studies"), list):
         raise ValueError("not a page of studies")
@@ -536,13 +542,11 @@ class Facts:
 def facts(study: dict) -> Facts:
     protocol = study["protocolSection"]
     design = _module(protocol, "designModule")
-    phases = design.get("phases")
-    phase = "/".join(label for p in phases if isinstance(p, str) and (label := phase_label(p))) if isinstance(phases, list) else ""
     info = _module(design, "enrollmentInfo")
     count = info.get("count")
     kind = clean_line(info.get("type")).lower()
     enrolment = f"{count} ({kind})" if isinstance(count, int) and kind else str(count) if isinstance(count, int) else ""
-    return Facts(status_label(_module(protocol, "statusModule").get("overallStatus")) or "", phase, enrolment,
+    return Facts(status_label(_module(protocol, "statusModule").get("overallStatus")), _phase(protocol), enrolment,
                  record_date(study, "resultsFirstPostDateStruct"), study.get("hasResults") is True, last_updated(study))
 
 
@@ -603,8 +607,7 @@ def entry_for(study: dict, institution: str = "sponsor", max_chars: int = 600, a
     status = status_label(_module(protocol, "statusModule").get("overallStatus"))
     if status:
         entry["status"] = status
-    phases = _module(protocol, "designModule").get("phases")
-    phase = "/".join(label for p in phases if isinstance(p, str) and (label := phase_label(p))) if isinstance(phases, list) else ""
+    phase = _phase(protocol)
     if phase:
         entry["phase"] = phase
     conditions = _module(protocol, "conditionsModule").get("conditions")
