@@ -174,21 +174,25 @@ def _statuses(statuses: str | None) -> list[str]:
 def _search(base: str, term: str, statuses: str | None, limit: int) -> None:
     from digest import ctgov
 
-    if not term.strip():
-        raise OptionError("--search needs words to look for, e.g. --search \"low dose naltrexone\"")
-    wanted = _statuses(statuses)
+    term, wanted = _search_terms(term, statuses)
     with ctgov.Client(base, None) as client:
-        studies, total = client.search(term.strip(), wanted, limit)
+        studies, total = client.search(term, wanted, limit)
     rows = [ctgov.summary_row(study) for study in studies]
     for row in rows:
         head = " · ".join(part for part in (row["status"], row["sponsor"]) if part)
         click.echo(f"{row['nct_id']}  {head}\n    {row['title']}")
     if not rows:
-        raise TrialError(f"no studies on ClinicalTrials.gov match {term.strip()!r}{_with(wanted)}")
+        raise TrialError(f"no studies on ClinicalTrials.gov match {term!r}{_with(wanted)}")
     if total is not None and total > len(rows):
         _warn(f"Showing {len(rows)} of {total} studies (--limit shows more). Add one with: digest trial {rows[0]['nct_id']} --issue FILE")
     else:
         _warn(f"{len(rows)} {'study' if len(rows) == 1 else 'studies'}. Add one with: digest trial {rows[0]['nct_id']} --issue FILE")
+
+
+def _search_terms(term: str, statuses: str | None) -> tuple[str, list[str]]:
+    if not term.strip():
+        raise OptionError("--search needs words to look for, e.g. --search \"low dose naltrexone\"")
+    return term.strip(), _statuses(statuses)
 
 
 def _with(statuses: list[str]) -> str:
@@ -202,9 +206,7 @@ def _with(statuses: list[str]) -> str:
 def _new(base, term, statuses, since, newsletter, issue_path, refresh, fmt, adder: _Adder) -> None:
     from digest import ctgov
 
-    if not term.strip():
-        raise OptionError("--search needs words to look for, e.g. --search \"low dose naltrexone\"")
-    term, wanted = term.strip(), _statuses(statuses)
+    term, wanted = _search_terms(term, statuses)
     covered, folder = _covered(newsletter, issue_path)
     named = set(covered.named)
     if issue_path is not None:
