@@ -65,7 +65,7 @@ def trial(ids: list[str], from_file: Path | None, issue_path: Path | None, confi
         check_target(issue, section if section is not None or not updates else UPDATES_SECTION)
     adder = _Adder(newsletter, issue_path, max_chars, quote, section)
     if new:
-        return _new(base, search, statuses, since_date, newsletter, issue_path, refresh, fmt, adder)
+        return _new(base, search, statuses, since_date, newsletter, issue_path, issue, refresh, fmt, adder)
     if updates:
         return _updates(base, since_date, newsletter, issue_path, refresh, fmt, adder)
 
@@ -203,16 +203,12 @@ def _with(statuses: list[str]) -> str:
 
 # --- what is new since the last issue ------------------------------------------------------------------------
 
-def _new(base, term, statuses, since, newsletter, issue_path, refresh, fmt, adder: _Adder) -> None:
+def _new(base, term, statuses, since, newsletter, issue_path, issue, refresh, fmt, adder: _Adder) -> None:
     from digest import ctgov
 
     term, wanted = _search_terms(term, statuses)
     covered, folder = _covered(newsletter, issue_path)
-    named = set(covered.named)
-    if issue_path is not None:
-        from digest.issue_edit import open_issue
-
-        named |= set(open_issue(issue_path).trials)
+    named = set(covered.named) | set(issue.trials if issue is not None else ())
     since_from = "given with --since"
     if since is None:
         newest = covered.newest
