@@ -148,15 +148,10 @@ def check_target(issue: IssueFile, section: str | None) -> None:
 def _into_list(issue: IssueFile, target: EntryList, entries: list[dict], lines: list[str], newline: str) -> tuple[int, str]:
     """Where the entries go at the end of an existing `entries:` (the line after which), and their text."""
     node = target.node
-    if isinstance(node, yaml.SequenceNode) and node.value and not node.flow_style:
-        last = node.value[-1]
-        start = last.start_mark.line
-        content_col = last.start_mark.column
-        dash = lines[start].rfind("-", 0, content_col) if start < len(lines) else -1
-        if dash < 0:
-            dash = max(0, content_col - 2)
+    if _block_list(node):
+        end, content_col, dash = _after_last(lines, node)
         gap = len(node.value) > 1 and not lines[node.value[-1].start_mark.line - 1].strip()
-        return _last_line_of_item(lines, start, dash), render_entries(entries, dash, content_col, gap, newline)
+        return end, render_entries(entries, dash, content_col, gap, newline)
     if isinstance(node, yaml.ScalarNode) and node.value == "" and node.tag.endswith(":null"):
         # `entries:` with nothing under it yet: the list starts on the next line.
         dash = target.key.start_mark.column + 2
@@ -170,12 +165,8 @@ def _new_section(issue: IssueFile, heading: str, entries: list[dict], lines: lis
     key = issue.sections_key
     if key is not None:
         node = _pairs(issue.root)["sections"][1]
-        if isinstance(node, yaml.SequenceNode) and node.value and not node.flow_style:
-            last = node.value[-1]
-            col = last.start_mark.column
-            dash = lines[last.start_mark.line].rfind("-", 0, col)
-            dash = dash if dash >= 0 else max(0, col - 2)
-            end = _last_line_of_item(lines, last.start_mark.line, dash)
+        if _block_list(node):
+            end, col, dash = _after_last(lines, node)
             lead = newline
         elif isinstance(node, yaml.ScalarNode) and node.value == "" and node.tag.endswith(":null"):
             dash, col, end, lead = key.start_mark.column + 2, key.start_mark.column + 4, key.start_mark.line, ""
@@ -183,13 +174,10 @@ def _new_section(issue: IssueFile, heading: str, entries: list[dict], lines: lis
             raise _refuse(issue, None, "write 'sections:' on its own line with the sections under it, each starting with '- heading:'")
         head = ""
     else:
-        col = _pairs(issue.root)["entries"][0].start_mark.column  # the issue's own keys' column
+        col = issue.entries.key.start_mark.column  # the issue's own keys' column
         target = issue.entries
-        if isinstance(target.node, yaml.SequenceNode) and target.node.value and not target.node.flow_style:
-            last = target.node.value[-1]
-            item_col = last.start_mark.column
-            item_dash = lines[last.start_mark.line].rfind("-", 0, item_col)
-            end = _last_line_of_item(lines, last.start_mark.line, item_dash if item_dash >= 0 else max(0, item_col - 2))
+        if _block_list(target.node):
+            end = _after_last(lines, target.node)[0]
         else:
             end = target.key.start_mark.line
         head = newline + " " * col + "sections:" + newline
@@ -197,6 +185,20 @@ def _new_section(issue: IssueFile, heading: str, entries: list[dict], lines: lis
     block = (head + lead + " " * dash + "-" + " " * (col - dash - 1) + "heading: " + _scalar(heading) + newline
              + " " * col + "entries:" + newline + render_entries(entries, col + 2, col + 4, newline=newline))
     return end, block
+
+
+def _block_list(node) -> bool:
+    """A list written one '- ' item a line, with items: the kind digest adds to."""
+    return isinstance(node, yaml.SequenceNode) and bool(node.value) and not node.flow_style
+
+
+def _after_last(lines: list[str], node: yaml.SequenceNode) -> tuple[int, int, int]:
+    """For a block list: the line its last item ends on, that item's column, and the column of its '-'."""
+    last = node.value[-1]
+    start, col = last.start_mark.line, last.start_mark.column
+    dash = lines[start].rfind("-", 0, col) if start < len(lines) else -1
+    dash = dash if dash >= 0 else max(0, col - 2)
+    return _last_line_of_item(lines, start, dash), col, dash
 
 
 def _last_line_of_item(lines: list[str], start: int, dash: int) -> int:
