@@ -172,12 +172,6 @@ class _Layout:
         return Mistake(number, path, f"indent this line like line {first} ({_spaces(block_indent)}, not "
                                      f"{indent}): it is part of the text of '{key}' (line {key_line})")
 
-    def key_col(self, path: str) -> int:
-        for frame in reversed(self.stack):
-            if frame.kind == "map" and path.startswith(frame.path):
-                return frame.col
-        return 0
-
     def pop_to(self, indent: int) -> None:
         while len(self.stack) > 1 and self.stack[-1].col > indent:
             self.stack.pop()
@@ -274,7 +268,7 @@ class _Layout:
                                      "text: check its indentation against the lines above")
 
 
-def yaml_mistake(text: str, problem_line: int, context_line: int | None, problem: str | None, context: str | None,
+def yaml_mistake(text: str, problem_line: int, context_line: int | None, context: str | None,
                  top_fields=(), entry_fields=()) -> Mistake | None:
     """The mistake behind a YAML error the parser reported at `problem_line` (1-based), in plain words;
     None when nothing better than the parser's own words can be said."""

@@ -189,7 +189,7 @@ class _IssueReader:
         if not isinstance(node, yaml.ScalarNode):
             kind = "a list" if isinstance(node, yaml.SequenceNode) else "a group of fields"
             raise self.error(node, field, f"must be text, not {kind}")
-        if problem := self.misread(node, field):
+        if problem := self.misread(node):
             raise self.error(node, field, problem)
         value = node.value.strip() if isinstance(node.value, str) else ""
         if problem := control_problem(value):
@@ -198,7 +198,7 @@ class _IssueReader:
             raise self.error(node, field, "is empty")
         return value
 
-    def misread(self, node: yaml.ScalarNode, field: str) -> str | None:
+    def misread(self, node: yaml.ScalarNode) -> str | None:
         """What YAML took from a one-line value other than the text typed: a '!tag' it dropped, or what follows
         ' #' (a note to YAML), as in `title: Trial #2 of LDN`, which would be "Trial"."""
         if node.style or node.start_mark.line >= len(self.lines):  # plain: None, or "" from libyaml
@@ -326,7 +326,7 @@ def syntax_error(text: str, exc: yaml.MarkedYAMLError, path: Path) -> IssueError
     if mark is not None and not ours:
         from digest import mistakes
 
-        found = mistakes.yaml_mistake(text, mark.line + 1, context_line, exc.problem, exc.context,
+        found = mistakes.yaml_mistake(text, mark.line + 1, context_line, exc.context,
                                       {**ISSUE_FIELDS, **SECTION_FIELDS}, ENTRY_FIELDS)
         if found:
             return IssueError(found.problem, path, found.line, found.field)

@@ -302,7 +302,7 @@ def test_a_file_yaml_reads_breaks_no_rule_of_the_layout(text):
 
     yaml.safe_load(text)
     lines = text.count("\n") + 1
-    assert yaml_mistake(text, lines, None, None, None, ISSUE_FIELDS, ENTRY_FIELDS) is None
+    assert yaml_mistake(text, lines, None, None, ISSUE_FIELDS, ENTRY_FIELDS) is None
 
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
