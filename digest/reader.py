@@ -321,7 +321,7 @@ def syntax_error(text: str, exc: yaml.MarkedYAMLError, path: Path) -> IssueError
     context_line = exc.context_mark.line + 1 if exc.context_mark else None
     # safe_yaml's own refusals (an alias, deep nesting) say what they are, but for `title: *Big news`, which
     # is Markdown to the editor and an alias to YAML, in a file that names nothing to repeat (no &anchor).
-    markdown = (exc.problem or "").startswith("'*") and "&" not in text
+    markdown = isinstance(exc, safe_yaml.AliasRefused) and "&" not in text
     ours = isinstance(exc, yaml.composer.ComposerError) and not markdown
     if mark is not None and not ours:
         from digest import mistakes

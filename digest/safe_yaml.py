@@ -15,13 +15,17 @@ from yaml.resolver import Resolver
 MAX_DEPTH = 32
 
 
+class AliasRefused(ComposerError):
+    """A YAML alias (`*name`): an issue may not repeat another part of itself."""
+
+
 class _Limits(Composer):
     depth = 0
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.get_event()
-            raise ComposerError(None, None, f"'*{event.anchor}' repeats another part of the file (a YAML alias), "
+            raise AliasRefused(None, None, f"'*{event.anchor}' repeats another part of the file (a YAML alias), "
                                 "which an issue may not do: write the text out", event.start_mark)
         if self.depth >= MAX_DEPTH:
             raise ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
