@@ -14,8 +14,6 @@ import datetime
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -276,7 +274,7 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
     """Make the new site beside the old one and swap it in whole. Returns how many files were written anew:
     the others are hard links to the old site's files, which keep their dates (an upload by rsync or the
     like sends only what changed)."""
-    from digest.writer import clear_leftovers, followed, swap_in, taking_turns, write_file
+    from digest.writer import followed, replacing, write_file
 
     if out_dir.is_symlink():  # site/ linked into a web server's folder, say: the new site goes where it points
         out_dir = followed(out_dir)
@@ -288,14 +286,9 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
     except OSError as exc:
         raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
     # As builds do: one archive at a time writes here, and what a killed one left is cleared first.
-    with taking_turns(out_dir.parent):
-        clear_leftovers(out_dir.parent, out_dir.name)
-        try:
-            staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".new", dir=out_dir.parent))
-        except OSError as exc:
-            raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
-        written = 0
-        try:
+    written = 0
+    try:
+        with replacing(out_dir, out_dir) as staging:
             for name, data in files.items():
                 destination = staging / name
                 destination.parent.mkdir(parents=True, exist_ok=True)
@@ -303,14 +296,8 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
                     write_file(staging, name, data, out_dir)
                     written += 1
             write_file(staging, MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"), out_dir)
-            os.chmod(staging, 0o755)
-            swap_in(staging, out_dir)
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise BuildError(f"cannot write the site ({exc.strerror})", exc.filename or out_dir) from None
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    except OSError as exc:
+        raise BuildError(f"cannot write the site ({exc.strerror})", exc.filename or out_dir) from None
     return written
 
 

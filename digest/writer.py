@@ -46,22 +46,32 @@ def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = N
             files[image.path] = read_image(image.source)  # checked when the issue was read; again, as it may have changed
         except ValueError as exc:
             raise BuildError(f"the image {exc}", image.source) from None
-    with taking_turns(out_dir):
-        clear_leftovers(out_dir, slug)
+    with replacing(target, out_dir) as staging:
+        for name, data in files.items():
+            write_file(staging, name, data, target)
+    return named
+
+
+@contextmanager
+def replacing(target: Path, place: Path):
+    """A new folder beside `target`, under a hidden name, to fill in the `with` block; swapped in for `target`
+    in one step when the block ends, removed if it fails. One writer at a time per parent folder; an error
+    making the folder names `place`."""
+    parent = target.parent
+    with taking_turns(parent):
+        clear_leftovers(parent, target.name)
         try:
-            staging = Path(tempfile.mkdtemp(prefix=f".{slug}.", suffix=".new", dir=out_dir))
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".new", dir=parent))
         except OSError as exc:
-            raise BuildError(f"cannot write the output folder ({exc.strerror})", out_dir) from None
+            raise BuildError(f"cannot write the output folder ({exc.strerror})", place) from None
         try:
-            for name, data in files.items():
-                write_file(staging, name, data, target)
+            yield staging
             os.chmod(staging, 0o755)
             stop_here("build-swap")
             swap_in(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    return named
 
 
 def followed(link: Path) -> Path:
