@@ -16,6 +16,10 @@ usage error, 2): the library reads every file and says what is wrong with it.
 
 from __future__ import annotations
 
+from digest.caches import keep_compiled_regexes
+
+keep_compiled_regexes()  # before the imports below, which compile most of the patterns a run needs
+
 import sys
 from pathlib import Path
 

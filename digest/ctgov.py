@@ -96,11 +96,10 @@ def api_base(newsletter: Newsletter | None) -> str:
 
 
 def cache_dir() -> Path:
-    """Where fetched study records are kept: $DIGEST_CACHE_DIR/ctgov, else the user's cache folder."""
-    root = os.environ.get("DIGEST_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "digest"
-    )
-    return Path(root) / "ctgov"
+    """Where fetched study records are kept."""
+    from digest.caches import cache_folder
+
+    return cache_folder("ctgov")
 
 
 # --- fetching ------------------------------------------------------------------------------------------------

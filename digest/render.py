@@ -99,15 +99,14 @@ def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
 
 def bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates kept between runs: compiling the theme is a third of a cold build's own work."""
-    import os
+    from digest.caches import cache_folder
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "digest", "jinja")
+    folder = cache_folder("jinja")
     try:
-        os.makedirs(folder, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # a read-only home: build without the cache
-    return jinja2.FileSystemBytecodeCache(folder)
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def archive_page(issue: Issue, newsletter: Newsletter, tags: PlatformTags) -> str | None:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+
+# What digest keeps between runs (compiled templates and patterns, parsed CSS, fetched records) goes to a
+# folder of the test run's own, for this process and every `digest` it starts: never the user's cache.
+if "DIGEST_CACHE_DIR" not in os.environ:
+    os.environ["DIGEST_CACHE_DIR"] = tempfile.mkdtemp(prefix="digest-tests-cache-")
+    atexit.register(shutil.rmtree, os.environ["DIGEST_CACHE_DIR"], True)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ISSUE = REPO / "issues" / "2024-06-ldn-trials.yaml"
