@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from digest.checks.base import at, words
+from digest.checks.base import at, distinct_words, words
 from digest.inline import MERGE_TAG
 from digest.model import TEXT_PART, WARNING, Finding, Result
 
@@ -40,8 +40,8 @@ def check_text_part(result: Result) -> list[Finding]:
                                     f"characters: some email programs break lines past {TEXT_WIDTH}", TEXT_PART, number))
     # Every word a reader sees in the HTML must be in the text part (alt texts and the hidden preheader aside;
     # merge tags too: the platform fills in each part's own, such as an address in HTML or in text).
-    text_words = set(words(MERGE_TAG.sub(" ", result.text)))
-    missing = [w for w in dict.fromkeys(words(MERGE_TAG.sub(" ", result.page.visible))) if w not in text_words]
+    text_words = distinct_words(MERGE_TAG.sub(" ", result.text))
+    missing = [w for w in distinct_words(MERGE_TAG.sub(" ", result.page.visible)) if w not in text_words]
     if missing:
         shown = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
         findings.append(Finding("text-missing", WARNING, f"the text part lacks {len(missing)} word(s) that the HTML "
