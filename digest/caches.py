@@ -1,12 +1,13 @@
-"""What digest keeps between runs, all of it made again when missing: the folder, and the compiled regular
-expressions that the command line keeps there.
+"""What digest keeps between runs, all of it made again when missing: the folder, the sealed files it
+keeps there, and the compiled regular expressions that the command line keeps.
 
 A cold `digest build` compiles ~220 regular expressions as its libraries import (YAML's, Markdown's, Jinja's,
 click's, premailer's, ours): a tenth of the run, the same work every time. What the compiler makes of a pattern
 depends only on the pattern, its flags and the Python running it, so the command line keeps it, keyed by all
 three, and hands it to `_sre` (the compiler's own last step) the next time. A pattern not seen before is
-compiled as usual and added to the file when the process ends. Only this module knows of it: the library
-never installs it, as a program that imports digest owns its own `re`.
+compiled as usual and added to the file when the process ends. Only the command line installs it: a program
+that imports digest owns its own `re`. One difference shows: a warning re's parser gives about a pattern
+(such as FutureWarning "Possible nested set") is given by the run that compiles it, not by later ones.
 """
 
 from __future__ import annotations
@@ -15,17 +16,57 @@ import os
 import sys
 from pathlib import Path
 
-LIMIT = 4000  # patterns in the file: past this it starts afresh, so it cannot grow without end
+LIMIT = 4000  # patterns kept: past this the file keeps only the last run's, so it cannot grow without end
+RUNS = 50  # a pattern no run has used in this many writes of the file is let go
 MAX_FILE_BYTES = 16 * 1024 * 1024
+_SEAL = b"digest-cache-1\n"  # then the payload's length and CRC-32, then the payload
 
 
-def cache_folder(name: str) -> Path:
+def cache_folder(name: str) -> Path | None:
     """Where digest keeps `name` (fetched records, compiled templates, parsed CSS, compiled patterns):
-    $DIGEST_CACHE_DIR/name, else the user's cache folder."""
-    root = os.environ.get("DIGEST_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "digest"
-    )
+    $DIGEST_CACHE_DIR/name, else the user's cache folder; None where there is no home to keep it in."""
+    root = os.environ.get("DIGEST_CACHE_DIR")
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        if not os.path.isabs(base):  # no HOME and no user entry: "~" is not expanded, and "./~" is no place
+            return None
+        root = os.path.join(base, "digest")
     return Path(root) / name
+
+
+def read_kept(path: Path | None) -> bytes | None:
+    """What `keep` wrote to `path`, or None when it is missing, too big, or not whole: a file damaged on disk
+    or written by something else is never handed on (marshal, for one, trusts the lengths it reads)."""
+    import zlib
+
+    try:
+        if path is None or path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_SEAL) + 12
+    if not data.startswith(_SEAL) or len(data) < head:
+        return None
+    length, crc = int.from_bytes(data[len(_SEAL):head - 4], "big"), int.from_bytes(data[head - 4:head], "big")
+    payload = data[head:]
+    return payload if len(payload) == length and zlib.crc32(payload) == crc else None
+
+
+def keep(path: Path | None, payload: bytes) -> None:
+    """Write `payload` to `path` in one step (a run reading it sees the old file or this one); where the
+    folder cannot be written, nothing: the next run makes it again."""
+    import zlib
+
+    if path is None or len(payload) > MAX_FILE_BYTES - 64:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f".{path.name}.{os.getpid()}")
+        staging.write_bytes(_SEAL + len(payload).to_bytes(8, "big") + zlib.crc32(payload).to_bytes(4, "big") + payload)
+        os.replace(staging, path)
+    except OSError:
+        pass
 
 
 def keep_compiled_regexes() -> None:
@@ -34,62 +75,77 @@ def keep_compiled_regexes() -> None:
     import threading
     from re import _compiler
 
-    if isinstance(_compiler._sre, _Recorder):
+    if getattr(_compiler.compile, "kept_by_digest", False):
         return
     import _sre
 
-    path = cache_folder("regex") / f"{sys.implementation.cache_tag}-{sys.hexversion:x}-{_sre.MAGIC}.marshal"
-    table = _load(path)
-    added: dict = {}
+    folder = cache_folder("regex")
+    if folder is None:
+        return
+    path = folder / f"{sys.implementation.cache_tag}-{sys.hexversion:x}-{_sre.MAGIC}.marshal"
+    generation, table, last_used = _load(path)
+    used: set = set()
+    added: set = set()
     original = _compiler.compile
     recorder = _compiler._sre = _Recorder(_sre, threading.local())
 
     def compile(pattern, flags=0):
         if type(pattern) not in (str, bytes) or flags & re.DEBUG:
             return original(pattern, flags)
-        key = (pattern, int(flags))
+        key = (type(pattern) is bytes, pattern, int(flags))  # "a" and b"a" hash alike: the type keeps them apart
         made = table.get(key)
         if made is not None:
             try:
-                return _sre.compile(pattern, *made)
-            except Exception:  # not what this Python makes (a damaged file): _sre checks the code it is given
-                del table[key]
+                compiled = _sre.compile(pattern, *made)
+                used.add(key)
+                return compiled
+            except Exception:  # not what this Python makes: compiled below instead
+                table.pop(key, None)
+        recorder.made.args = None
         compiled = original(pattern, flags)
-        _, flags_made, code, *rest = recorder.made.args
-        table[key] = added[key] = (int(flags_made), [int(op) for op in code], *rest)
+        args = recorder.made.args
+        if args is not None and args[0] is pattern and len(added) < LIMIT:
+            _, flags_made, code, *rest = args
+            table[key] = (int(flags_made), [int(op) for op in code], *rest)
+            used.add(key)
+            added.add(key)
         return compiled
 
+    compile.kept_by_digest = True
     _compiler.compile = compile
 
     def save():
+        # Only a run that compiled something writes. Some patterns are new every run (markdown-it joins a
+        # set of characters, in the order of that run's string hashes): what no run has used for RUNS
+        # writes is let go, so they never pile up.
         if not added:
             return
         import marshal
 
-        kept = table if len(table) <= LIMIT else added
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            staging = path.with_name(f".{path.name}.{os.getpid()}")
-            staging.write_bytes(marshal.dumps(kept))
-            os.replace(staging, path)  # one step: a run reading it sees the old file or this one
-        except (OSError, ValueError):
-            pass  # a read-only home: every run compiles, as Python always does
+        now = generation + 1
+        kept = {key: (now if key in used else last_used[key], table[key])
+                for key in table if key in used or last_used.get(key, -1) > now - RUNS}
+        if len(kept) > LIMIT:
+            kept = {key: (now, table[key]) for key in used}
+        keep(path, marshal.dumps({"generation": now, "patterns": kept}))
 
     import atexit
 
     atexit.register(save)
 
 
-def _load(path: Path) -> dict:
+def _load(path: Path) -> tuple[int, dict, dict]:
+    """The file's generation, its patterns' compiled forms, and the generation each was last used in."""
     import marshal
 
+    payload = read_kept(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return {}
-        table = marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return {}
-    return table if isinstance(table, dict) else {}
+        saved = marshal.loads(payload)
+        patterns = saved["patterns"]
+        return (int(saved["generation"]), {key: made for key, (_, made) in patterns.items()},
+                {key: last for key, (last, _) in patterns.items()})
+    except Exception:  # none yet, or sealed by another format: made again
+        return 0, {}, {}
 
 
 class _Recorder:

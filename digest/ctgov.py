@@ -95,8 +95,8 @@ def api_base(newsletter: Newsletter | None) -> str:
     return DEFAULT_API
 
 
-def cache_dir() -> Path:
-    """Where fetched study records are kept."""
+def cache_dir() -> Path | None:
+    """Where fetched study records are kept (None: nowhere, as there is no home folder)."""
     from digest.caches import cache_folder
 
     return cache_folder("ctgov")

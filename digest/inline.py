@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import types
 
 # Merge tags of the mail platforms: they must reach the platform exactly as typed, in text and in links.
@@ -30,61 +31,70 @@ _STYLE_TAG = re.compile(r"<style\b", re.IGNORECASE)
 _DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>\s*", re.IGNORECASE)
 
 _premailer = None
+_LOCK = threading.RLock()  # a program building from several threads: one import, and no thread sees half of it
 
 
 def _load_premailer():
-    """Import premailer with its network code left out, and cssutils imported only when something is not in
-    the memo of what it made (below): on a theme built before, never.
+    """Import premailer with its network code left out, and cssutils and cssselect imported only for CSS
+    the memo below has not seen: on a theme built before, never.
 
-    With the network off premailer never calls `requests`: a stand-in that refuses takes its place.
+    With the network off premailer never calls `requests`: a stand-in that refuses takes its place. Once
+    loaded, premailer parses through the memo for every caller in the process.
     """
     global _premailer
-    if _premailer is None:
-        stand_ins = {"requests": _NoNetwork("requests"), "cssutils": _Deferred("cssutils"),
-                     "lxml.cssselect": _NoSelectors("lxml.cssselect")}
-        added = [name for name in stand_ins if name not in sys.modules]
-        sys.modules.update({name: stand_ins[name] for name in added})
-        try:
-            import premailer
-            import premailer.merge_style
-        finally:
-            for name in added:
-                del sys.modules[name]
-        # premailer calls csstext_to_pairs from two modules: both get the memo's.
-        premailer.premailer.csstext_to_pairs = premailer.merge_style.csstext_to_pairs = _memo.pairs_of(
-            premailer.merge_style.csstext_to_pairs)
-        premailer.premailer._create_cssselector = _memo.selector
-        premailer.Inliner = _inliner_class(premailer.Premailer)
-        _premailer = premailer
-        if "cssutils" not in added:  # premailer holds the real one, imported before digest
-            _import_cssutils()
+    with _LOCK:
+        if _premailer is None:
+            _premailer = _imported_premailer()
     return _premailer
+
+
+def _imported_premailer():
+    stand_ins = {"requests": _NoNetwork("requests"), "cssutils": _Deferred("cssutils"),
+                 "lxml.cssselect": _Deferred("lxml.cssselect")}
+    added = [name for name in stand_ins if name not in sys.modules]
+    sys.modules.update({name: stand_ins[name] for name in added})
+    try:
+        import premailer
+        import premailer.merge_style
+    finally:
+        for name in added:
+            del sys.modules[name]
+    # premailer calls csstext_to_pairs from two modules: both get the memo's.
+    premailer.premailer.csstext_to_pairs = premailer.merge_style.csstext_to_pairs = _memo.pairs_of(
+        premailer.merge_style.csstext_to_pairs)
+    premailer.premailer._create_cssselector = _memo.selector
+    premailer.Inliner = _inliner_class(premailer.Premailer)
+    if "cssutils" not in added:  # imported before digest, and perhaps set up otherwise: not kept on disk
+        _memo.persist = False
+        _import_cssutils()
+    return premailer
 
 
 def _import_cssutils():
     """cssutils, without what it would import for nothing here, and with its validation off."""
-    if "cssutils" in sys.modules:  # imported before digest: only configured
-        return _configured(sys.modules["cssutils"])
-    # cssutils imports urllib.request (http.client, email, ssl: ~30 ms) for what it seldom uses: it gets
-    # a stand-in that imports the real module the first time something of it is asked for. Its fetcher
-    # refuses (it would fetch a theme's `@import url(http://…)`); its Google App Engine fetcher (tried first,
-    # for nothing here) imports the email package: skipped.
-    stand_ins = {"cssutils._fetch": _NoNetwork("cssutils._fetch"), "urllib.request": _OnFirstUse("urllib.request"),
-                 "cssutils._fetchgae": None}
-    stand_ins["cssutils._fetch"]._defaultFetcher = _refuse_fetch
-    added = [name for name in stand_ins if name not in sys.modules]
-    sys.modules.update({name: stand_ins[name] for name in added})
-    if "urllib.request" in added:
-        import urllib
+    with _LOCK:
+        if "cssutils" in sys.modules:  # imported before digest: only configured
+            return _configured(sys.modules["cssutils"])
+        # cssutils imports urllib.request (http.client, email, ssl: ~30 ms) for what it seldom uses: it gets
+        # a stand-in that imports the real module the first time something of it is asked for. Its fetcher
+        # refuses (it would fetch a theme's `@import url(http://…)`); its Google App Engine fetcher (tried
+        # first, for nothing here) imports the email package: skipped.
+        stand_ins = {"cssutils._fetch": _NoNetwork("cssutils._fetch"), "urllib.request": _OnFirstUse("urllib.request"),
+                     "cssutils._fetchgae": None}
+        stand_ins["cssutils._fetch"]._defaultFetcher = _refuse_fetch
+        added = [name for name in stand_ins if name not in sys.modules]
+        sys.modules.update({name: stand_ins[name] for name in added})
+        if "urllib.request" in added:
+            import urllib
 
-        urllib.request = stand_ins["urllib.request"]
-    try:
-        import cssutils
-    finally:
-        for name in added:
-            if name != "cssutils._fetch":  # cssutils keeps its stand-in fetcher
-                del sys.modules[name]
-    return _configured(cssutils)
+            urllib.request = stand_ins["urllib.request"]
+        try:
+            import cssutils
+        finally:
+            for name in added:
+                if name != "cssutils._fetch":  # cssutils keeps its stand-in fetcher
+                    del sys.modules[name]
+        return _configured(cssutils)
 
 
 def _configured(cssutils):
@@ -97,15 +107,18 @@ def _configured(cssutils):
 
 
 class _Memo:
-    """What cssutils made of CSS, kept between runs in the cache folder: the theme's rules to inline, and
-    the declarations of each style attribute MRML writes. Importing cssutils and its first parses are a
-    quarter of a cold build; a theme's CSS and MRML's styles hardly change from one build to the next.
+    """What cssutils and cssselect made of CSS, kept between runs in the cache folder: the theme's rules to
+    inline, the declarations of each style attribute MRML writes, and the XPath of each selector. Importing
+    them and their first parses are a quarter of a cold build; a theme's CSS and MRML's styles hardly change
+    from one build to the next.
 
-    Only plain data is kept (selectors, specificities, property names and values); a ruleset that leaves
-    rules for a <style> tag is not kept, as those are cssutils objects. The file is keyed by the versions of
-    premailer and cssutils, so an upgrade starts it afresh.
+    Only plain data is kept, checked field by field when read back; a ruleset that leaves rules for a <style>
+    tag is not kept (those are cssutils objects), nor a style holding a merge tag's placeholder (new each
+    run). The file is named after the versions of everything that makes what it holds, and FORMAT, to be
+    raised when digest changes how it calls premailer.
     """
 
+    FORMAT = 1
     LIMIT = 5000  # entries: past this the memo starts afresh, so it cannot grow without end
 
     def __init__(self):
@@ -114,59 +127,65 @@ class _Memo:
         self.xpaths: dict = {}
         self.loaded = False
         self.changed = False
+        self.persist = True
 
     def path(self):
         from importlib.util import find_spec
 
+        from lxml import etree
+
         from digest.caches import cache_folder
 
-        spec = find_spec("cssutils")
-        stamp = os.stat(spec.origin) if spec and spec.origin else None
-        version = f"{_premailer.__version__}-{stamp.st_size}-{stamp.st_mtime_ns}" if stamp else _premailer.__version__
-        return cache_folder("css") / f"premailer-{version}.json"
+        folder = cache_folder("css")
+        if folder is None:
+            return None
+        stamps = []
+        for name in ("cssutils", "cssselect"):  # without importing them: their files' size and time
+            spec = find_spec(name)
+            stat = os.stat(spec.origin) if spec and spec.origin else None
+            stamps.append(f"{stat.st_size}.{stat.st_mtime_ns}" if stat else "none")
+        lxml = ".".join(map(str, etree.LXML_VERSION))
+        return folder / f"memo{self.FORMAT}-premailer{_premailer.__version__}-lxml{lxml}-{'-'.join(stamps)}.json"
 
     def load(self):
-        if self.loaded:
-            return
-        self.loaded = True
-        import json
+        with _LOCK:
+            if self.loaded or not self.persist:
+                return
+            self.loaded = True
+            import json
 
-        try:
-            saved = json.loads(self.path().read_bytes())
-            rules = {(index, css): ([tuple(map(_tuples, rule)) for rule in found], [])
-                     for index, css, found in saved["rules"]}
-            pairs = {style: [tuple(pair) for pair in found] for style, found in saved["pairs"]}
-            xpaths = dict(saved["xpaths"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return  # none yet, or not one this version wrote: made again as it goes
-        self.rules.update(rules)
-        self.pairs.update(pairs)
-        self.xpaths.update(xpaths)
+            from digest.caches import read_kept
+
+            try:
+                saved = json.loads(read_kept(self.path()) or b"null")
+                rules, pairs, xpaths = _checked(saved)
+            except (ValueError, TypeError, KeyError):
+                return  # none yet, or damaged: made again as it goes
+            self.rules.update(rules)
+            self.pairs.update(pairs)
+            self.xpaths.update(xpaths)
 
     def save(self):
-        if not self.changed:
-            return
-        self.changed = False
-        import json
+        with _LOCK:
+            if not self.changed or not self.persist:
+                return
+            self.changed = False
+            import json
 
-        data = json.dumps({"rules": [[index, css, found] for (index, css), (found, _) in self.rules.items()],
-                           "pairs": list(self.pairs.items()), "xpaths": list(self.xpaths.items())}, separators=(",", ":")).encode()
-        path = self.path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            staging = path.with_name(f".{path.name}.{os.getpid()}")
-            staging.write_bytes(data)
-            os.replace(staging, path)
-        except OSError:
-            pass  # a read-only home: the next run parses again
+            from digest.caches import keep
+
+            keep(self.path(), json.dumps({
+                "rules": [[index, css, found] for (index, css), (found, _) in self.rules.items()],
+                "pairs": list(self.pairs.items()), "xpaths": list(self.xpaths.items())}, separators=(",", ":")).encode())
 
     def remember(self, table: dict, key, value):
-        if len(self.rules) + len(self.pairs) + len(self.xpaths) >= self.LIMIT:
-            self.rules.clear()
-            self.pairs.clear()
-            self.xpaths.clear()
-        table[key] = value
-        self.changed = True
+        with _LOCK:
+            if len(self.rules) + len(self.pairs) + len(self.xpaths) >= self.LIMIT:
+                self.rules.clear()
+                self.pairs.clear()
+                self.xpaths.clear()
+            table[key] = value
+            self.changed = True
 
     def selector(self, css: str):
         """premailer's CSS selector, as the XPath that lxml.cssselect makes of it."""
@@ -184,24 +203,40 @@ class _Memo:
             found = self.pairs.get(csstext)
             if found is None:
                 found = [tuple(pair) for pair in parse(csstext, validate=validate)]
-                self.remember(self.pairs, csstext, found)
+                if "digest-merge-tag-" not in csstext:
+                    self.remember(self.pairs, csstext, found)
             return found
 
         csstext_to_pairs._lock = parse._lock  # premailer's own takes its lock through the module's name, now this
         return csstext_to_pairs
 
 
-@functools.lru_cache(maxsize=256)
-def _xpath(path: str):
-    from lxml import etree
+def _checked(saved) -> tuple[dict, dict, dict]:
+    """The memo's tables from its file, every field of the type premailer gave it (TypeError if not)."""
 
-    if "__lxml_internal_css:" in path:  # :contains(), whose function lxml.cssselect registers
-        import lxml.cssselect
-    return etree.XPath(path)
+    def text(value):
+        if type(value) is not str:
+            raise TypeError(value)
+        return value
 
+    def pair(value):
+        name, declared = value
+        return text(name), text(declared)
 
-def _tuples(value):
-    return tuple(value) if isinstance(value, list) else value
+    def rule(value):
+        specificity, selector, bulk = value
+        if not all(type(number) is int for number in specificity):
+            raise TypeError(specificity)
+        return tuple(specificity), text(selector), text(bulk)
+
+    rules = {}
+    for index, css, found in saved["rules"]:
+        if type(index) is not int:
+            raise TypeError(index)
+        rules[(index, text(css))] = ([rule(each) for each in found], [])
+    pairs = {text(style): [pair(each) for each in found] for style, found in saved["pairs"]}
+    xpaths = {text(css): text(path) for css, path in saved["xpaths"]}
+    return rules, pairs, xpaths
 
 
 _memo = _Memo()
@@ -243,31 +278,34 @@ class _OnFirstUse(types.ModuleType):
         return getattr(importlib.import_module(self.__name__), name)
 
 
-class _NoSelectors(types.ModuleType):
-    """lxml.cssselect as premailer imports it: premailer's one use of it is the memo's `selector`, which
-    imports the real one (and cssselect, ~10 ms) only for a selector it has not seen."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _refuse
-
-
-def _refuse(*args, **kwargs):
-    raise RuntimeError("premailer's CSS selectors are made by digest.inline._memo.selector")
-
-
 class _Deferred(types.ModuleType):
-    """cssutils as premailer's modules hold it: the real one is imported when first asked for."""
+    """A module as premailer holds it (`import cssutils`, `from lxml.cssselect import CSSSelector`): the real
+    one is imported when something of it is first used, and takes the stand-in's place in premailer."""
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
+        if self.__name__ == "lxml.cssselect":  # a name premailer takes at its import: looked up when called
+            def deferred(*args, **kwargs):
+                import lxml.cssselect
+
+                return getattr(lxml.cssselect, name)(*args, **kwargs)
+
+            return deferred
         real = _import_cssutils()
         for module in (_premailer.premailer, _premailer.merge_style):
             if module.cssutils is self:
                 module.cssutils = real
         return getattr(real, name)
+
+
+@functools.lru_cache(maxsize=256)
+def _xpath(path: str):
+    from lxml import etree
+
+    if "__lxml_internal_css:" in path:  # :contains(), whose function lxml.cssselect registers
+        import lxml.cssselect
+    return etree.XPath(path)
 
 
 def _refuse_fetch(url):

@@ -102,6 +102,8 @@ def bytecode_cache() -> jinja2.BytecodeCache | None:
     from digest.caches import cache_folder
 
     folder = cache_folder("jinja")
+    if folder is None:
+        return None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

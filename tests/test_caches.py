@@ -57,6 +57,19 @@ def regex_file(cache):
     return files[0]
 
 
+def kept_table(cache) -> dict:
+    """The file's patterns: (is bytes, pattern, flags) -> what re's compiler handed to _sre."""
+    from digest.caches import read_kept
+
+    return {key: made for key, (_, made) in marshal.loads(read_kept(regex_file(cache)))["patterns"].items()}
+
+
+def keep_table(cache, table: dict) -> None:
+    from digest.caches import keep
+
+    keep(regex_file(cache), marshal.dumps({"generation": 1, "patterns": {key: (1, made) for key, made in table.items()}}))
+
+
 def test_a_pattern_compiled_in_one_run_is_not_compiled_again_in_the_next(tmp_path):
     assert run(COMPILE, tmp_path).stdout.split() == ["42", "1", "True"]  # compiled, and kept at exit
     assert run(COMPILE, tmp_path).stdout.split() == ["42", "1", "False"]  # from the file, the same answer
@@ -66,43 +79,94 @@ def test_a_pattern_compiled_in_one_run_is_not_compiled_again_in_the_next(tmp_pat
 def test_every_kept_pattern_is_exactly_what_re_compiles(tmp_path):
     subprocess.run([sys.executable, "-m", "digest", "build", str(SAMPLE_ISSUE), "--out", str(tmp_path / "out")],
                    check=True, capture_output=True, env={**os.environ, "DIGEST_CACHE_DIR": str(tmp_path)}, timeout=120)
-    table = marshal.loads(regex_file(tmp_path).read_bytes())
+    table = kept_table(tmp_path)
     assert len(table) > 150  # a build's patterns: YAML's, Markdown's, Jinja's, click's, premailer's, ours
     # In a Python that never installed the cache: the kept form, given to _sre, against a fresh compile.
-    # Pattern objects are equal only when their pattern, flags and compiled code all are.
+    # Pattern objects are equal when their pattern, flags and compiled code are; groups and names besides.
     check = f"""
 import _sre, marshal, re
 from re import _compiler
-table = marshal.loads(open({str(regex_file(tmp_path))!r}, "rb").read())
-different = [key for key, made in table.items() if _sre.compile(key[0], *made) != _compiler.compile(*key)]
+from digest.caches import read_kept
+table = marshal.loads(read_kept(__import__("pathlib").Path({str(regex_file(tmp_path))!r})))["patterns"]
+different = []
+for (is_bytes, pattern, flags), (_, made) in table.items():
+    kept, fresh = _sre.compile(pattern, *made), _compiler.compile(pattern, flags)
+    if (kept, kept.groups, kept.groupindex, type(pattern) is bytes) != (fresh, fresh.groups, fresh.groupindex, is_bytes):
+        different.append(pattern)
 print(len(table), different)
 """
     assert run(check, tmp_path, cli=False).stdout.split(maxsplit=1) == [str(len(table)), "[]\n"]
 
 
-@pytest.mark.parametrize("damage", ["garbage", "not a table", "wrong code"])
+def test_a_str_and_a_bytes_pattern_of_the_same_text_are_kept_apart(tmp_path):
+    code = "import re\nprint(re.compile('dig(est)').groups, re.compile(b'dig(est)').match(b'digest')[1].decode())"
+    assert run(code, tmp_path).stdout.split() == ["1", "est"]
+    assert run("import warnings\nwarnings.simplefilter('error', BytesWarning)\n" + code, tmp_path).stdout.split() == ["1", "est"]
+    assert {(False, "dig(est)", 0), (True, b"dig(est)", 0)} <= set(kept_table(tmp_path))
+
+
+@pytest.mark.parametrize("damage", ["zeros", "a length that lies", "one bit flipped", "not a table", "wrong code"])
 def test_a_damaged_file_of_patterns_is_compiled_around(tmp_path, damage):
+    from digest.caches import keep
+
     run(COMPILE, tmp_path)
     path = regex_file(tmp_path)
-    if damage == "garbage":
-        path.write_bytes(os.urandom(64))
+    data = path.read_bytes()
+    if damage == "zeros":
+        path.write_bytes(bytes(64))
+    elif damage == "a length that lies":  # marshal would believe a length: the seal is checked first
+        path.write_bytes(data[:15] + (2**40).to_bytes(8, "big") + data[23:])
+    elif damage == "one bit flipped":
+        path.write_bytes(data[:-10] + bytes([data[-10] ^ 1]) + data[-9:])
     elif damage == "not a table":
-        path.write_bytes(marshal.dumps([1, 2, 3]))
-    else:  # a kept form that is not what this Python's _sre accepts: it checks the code it is given
-        table = marshal.loads(path.read_bytes())
-        table[(PATTERN, 2)] = (34, [1, 2, 3], 1, {"n": 1}, (None, "n"))
-        path.write_bytes(marshal.dumps(table))
+        keep(path, marshal.dumps([1, 2, 3]))
+    else:  # sealed, but a kept form this Python's _sre does not accept: it checks the code it is given
+        table = kept_table(tmp_path)
+        table[(False, PATTERN, 2)] = (34, [1, 2, 3], 1, {"n": 1}, (None, "n"))
+        keep_table(tmp_path, table)
     assert run(COMPILE, tmp_path).stdout.split() == ["42", "1", "True"]
+    assert run(COMPILE, tmp_path).stdout.split() == ["42", "1", "False"]  # and the file is whole again
 
 
 def test_the_file_of_patterns_cannot_grow_without_end(tmp_path):
-    run(COMPILE, tmp_path)
-    before = len(marshal.loads(regex_file(tmp_path).read_bytes()))
-    # Past the limit, the file starts afresh with what the run compiled.
-    code = "import digest.caches\ndigest.caches.LIMIT = 10\nimport digest.cli\n" + compiling(PATTERN + "-2")
+    many = "import re\nfor n in range(40): re.compile(f'digest-many-{n}-(x)')\n"
+    run(many, tmp_path)
+    assert len(kept_table(tmp_path)) >= 40
+    # A run records at most LIMIT new patterns; past LIMIT the file keeps only what that run used.
+    code = ("import digest.caches\ndigest.caches.LIMIT = 10\nimport digest.cli\nimport re\n"
+            "for n in range(30): re.compile(f'digest-more-{n}-(x)')\n" + compiling(PATTERN + "-2"))
     assert run(code, tmp_path, cli=False).stdout.split() == ["42", "1", "True"]
-    after = marshal.loads(regex_file(tmp_path).read_bytes())
-    assert before > 10 and (PATTERN + "-2", 2) in after and len(after) < before
+    patterns = [key[1] for key in kept_table(tmp_path) if not key[0]]
+    assert len([p for p in patterns if p.startswith("digest-more-")]) == 10
+    assert not [p for p in patterns if p.startswith("digest-many-")] and PATTERN + "-2" not in patterns
+
+
+def test_a_pattern_new_in_every_run_does_not_pile_up(tmp_path):
+    # As markdown-it's set of terminator characters, joined in the order of each run's string hashes.
+    code = ("import digest.caches\ndigest.caches.RUNS = 3\nimport digest.cli\nimport os, re\n"
+            "re.compile('digest-every-run-' + os.urandom(4).hex())\n" + COMPILE)
+    for _ in range(6):
+        assert run(code, tmp_path, cli=False).stdout.split()[:2] == ["42", "1"]
+    patterns = [key[1] for key in kept_table(tmp_path) if not key[0]]
+    assert len([p for p in patterns if p.startswith("digest-every-run-")]) == 3
+    assert PATTERN in patterns  # used in every run: kept
+
+
+def test_installing_twice_keeps_each_pattern_once_and_right(tmp_path):
+    code = ("import importlib, re, digest.caches\nimportlib.reload(digest.caches).keep_compiled_regexes()\n"
+            "re.compile('apple'); print(bool(re.compile('banana').match('banana')), bool(re.compile('banana').match('apple')))")
+    assert run(code, tmp_path).stdout.split() == ["True", "False"]
+    assert run(code, tmp_path).stdout.split() == ["True", "False"]
+    assert (False, "banana", 0) in kept_table(tmp_path)
+
+
+def test_without_a_home_folder_nothing_is_kept(tmp_path):
+    env = {name: value for name, value in os.environ.items() if name not in ("HOME", "DIGEST_CACHE_DIR", "XDG_CACHE_HOME")}
+    env["HOME"] = "~"  # as expanduser leaves it for a user with no home entry
+    code = f"import digest.cli, sys, digest\nsys.stdout.write(digest.build({str(SAMPLE_ISSUE)!r}).html[:15])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "<!doctype html>" and list(tmp_path.iterdir()) == []  # no ./~/.cache made
 
 
 def test_a_cache_folder_that_cannot_be_written_costs_only_speed(tmp_path):
@@ -120,12 +184,68 @@ def test_the_css_memo_gives_the_same_email_without_cssutils(tmp_path):
     second = run(BUILD, tmp_path, cli=False)
     assert "imported: []" in second.stderr  # premailer ran on what the first run's cssutils made
     assert second.stdout == first.stdout
-    # Damaged, it is made again, and the email is the same.
+
+
+
+@pytest.mark.parametrize("damage", ["not sealed", "an XPath that is a number", "a declaration without a value",
+                                    "a specificity that is text"])
+def test_a_damaged_css_memo_is_made_again(tmp_path, damage):
+    from digest.caches import keep, read_kept
+
+    first = run(BUILD, tmp_path, cli=False)
     (memo,) = (tmp_path / "css").iterdir()
-    memo.write_text('{"rules": [[0, "h1 {", [[1]]]], "pairs": 7}')
-    third = run(BUILD, tmp_path, cli=False)
-    assert "imported: ['cssselect', 'cssutils']" in third.stderr and third.stdout == first.stdout
-    json.loads(memo.read_text())  # and written whole again
+    saved = json.loads(read_kept(memo))
+    if damage == "not sealed":
+        memo.write_text(json.dumps(saved))
+    elif damage == "an XPath that is a number":
+        saved["xpaths"][0][1] = 7
+    elif damage == "a declaration without a value":
+        saved["pairs"][0][1][0] = ["color"]
+    else:
+        saved["rules"][0][2][0][0][0] = "1"
+    if damage != "not sealed":
+        keep(memo, json.dumps(saved).encode())
+    again = run(BUILD, tmp_path, cli=False)
+    assert "imported: ['cssselect', 'cssutils']" in again.stderr and again.stdout == first.stdout
+    from digest.inline import _checked
+
+    assert all(_checked(json.loads(read_kept(memo))))  # and written whole again
+
+
+def test_a_program_that_imported_cssutils_first_keeps_its_memo_in_memory(tmp_path):
+    # It may have set cssutils up otherwise (its serializer's preferences, say): what cssutils makes then
+    # is not digest's to keep for the next run.
+    result = run("import cssutils\n" + BUILD, tmp_path, cli=False)
+    assert result.stdout.startswith("<!doctype html>") and not (tmp_path / "css").exists()
+
+
+def test_a_style_holding_a_merge_tag_is_not_kept(tmp_path):
+    # The tag's placeholder is new each run: kept, it would only fill the memo.
+    from digest.inline import _memo, inline_css
+
+    before = len(_memo.pairs)
+    html = inline_css('<!doctype html><html><head></head><body><p style="color: *|BRAND|*">x</p></body></html>',
+                      "p { margin: 0; }")
+    assert 'style="margin:0; color:*|BRAND|*"' in html.replace("margin: 0", "margin:0")
+    assert not any("digest-merge-tag-" in style for style in _memo.pairs) and len(_memo.pairs) >= before
+
+
+def test_the_first_builds_from_several_threads_at_once(tmp_path):
+    # The first use imports premailer and cssutils: a thread must never see them half imported.
+    code = f"""
+import threading, digest
+failures = []
+def build():
+    try:
+        digest.build({str(SAMPLE_ISSUE)!r})
+    except Exception as exc:
+        failures.append(repr(exc))
+threads = [threading.Thread(target=build) for _ in range(8)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print(failures)
+"""
+    assert run(code, tmp_path, cli=False).stdout.strip() == "[]"
 
 
 def test_css_left_for_a_style_tag_is_not_kept_and_still_sent(newsletter, tmp_path):
