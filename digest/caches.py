@@ -60,13 +60,16 @@ def keep(path: Path | None, payload: bytes) -> None:
 
     if path is None or len(payload) > MAX_FILE_BYTES - 64:
         return
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(f".{path.name}.{os.getpid()}")
         staging.write_bytes(_SEAL + len(payload).to_bytes(8, "big") + zlib.crc32(payload).to_bytes(4, "big") + payload)
         os.replace(staging, path)
     except OSError:
-        pass
+        try:
+            staging.unlink(missing_ok=True)  # a full disk, say: no half-written file left behind
+        except OSError:
+            pass
 
 
 def keep_compiled_regexes() -> None:

@@ -249,12 +249,13 @@ def _inliner_class(base):
 
         def _parse_style_rules(self, css_body, ruleset_index):
             key = (ruleset_index, css_body)
-            if key not in _memo.rules:
-                rules, leftover = super()._parse_style_rules(css_body, ruleset_index)
-                if leftover:  # cssutils objects, for a <style> tag: parsed again each time
-                    return rules, leftover
-                _memo.remember(_memo.rules, key, (rules, leftover))
-            rules, leftover = _memo.rules[key]
+            found = _memo.rules.get(key)
+            if found is None:
+                found = super()._parse_style_rules(css_body, ruleset_index)
+                if found[1]:  # rules left for a <style> tag, as cssutils objects: parsed again each time
+                    return found
+                _memo.remember(_memo.rules, key, found)
+            rules, leftover = found
             return list(rules), list(leftover)
 
     return Inliner
