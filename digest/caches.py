@@ -2,7 +2,7 @@
 keeps there, and the compiled regular expressions that the command line keeps.
 
 A cold `digest build` compiles ~220 regular expressions as its libraries import (YAML's, Markdown's, Jinja's,
-click's, premailer's, ours): a tenth of the run, the same work every time. What the compiler makes of a pattern
+click's, premailer's, ours): a fifth of the run's instructions, the same work every time. What the compiler makes of a pattern
 depends only on the pattern, its flags and the Python running it, so the command line keeps it, keyed by all
 three, and hands it to `_sre` (the compiler's own last step) the next time. A pattern not seen before is
 compiled as usual and added to the file when the process ends. Only the command line installs it: a program
