@@ -58,18 +58,15 @@ def keep(path: Path | None, payload: bytes) -> None:
     folder cannot be written, nothing: the next run makes it again."""
     import zlib
 
+    from digest.exceptions import DigestError
+    from digest.files import write_atomically
+
     if path is None or len(payload) > MAX_FILE_BYTES - 64:
         return
-    staging = path.with_name(f".{path.name}.{os.getpid()}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging.write_bytes(_SEAL + len(payload).to_bytes(8, "big") + zlib.crc32(payload).to_bytes(4, "big") + payload)
-        os.replace(staging, path)
-    except OSError:
-        try:
-            staging.unlink(missing_ok=True)  # a full disk, say: no half-written file left behind
-        except OSError:
-            pass
+        write_atomically(path, _SEAL + len(payload).to_bytes(8, "big") + zlib.crc32(payload).to_bytes(4, "big") + payload)
+    except DigestError:
+        pass
 
 
 def keep_compiled_regexes() -> None:
