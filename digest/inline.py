@@ -50,7 +50,7 @@ def _load_premailer():
 
 def _imported_premailer():
     stand_ins = {"requests": _NoNetwork("requests"), "cssutils": _Deferred("cssutils"),
-                 "lxml.cssselect": _Deferred("lxml.cssselect")}
+                 "lxml.cssselect": _CalledLater("lxml.cssselect")}
     added = [name for name in stand_ins if name not in sys.modules]
     sys.modules.update({name: stand_ins[name] for name in added})
     try:
@@ -129,7 +129,9 @@ class _Memo:
         self.changed = False
         self.persist = True
 
+    @functools.cached_property
     def path(self):
+        """The memo's file (None: no cache folder), worked out once: it looks up two packages' files."""
         from importlib.util import find_spec
 
         from lxml import etree
@@ -157,7 +159,7 @@ class _Memo:
             from digest.caches import read_kept
 
             try:
-                saved = json.loads(read_kept(self.path()) or b"null")
+                saved = json.loads(read_kept(self.path) or b"null")
                 rules, pairs, xpaths = _checked(saved)
             except (ValueError, TypeError, KeyError):
                 return  # none yet, or damaged: made again as it goes
@@ -174,7 +176,7 @@ class _Memo:
 
             from digest.caches import keep
 
-            keep(self.path(), json.dumps({
+            keep(self.path, json.dumps({
                 "rules": [[index, css, found] for (index, css), (found, _) in self.rules.items()],
                 "pairs": list(self.pairs.items()), "xpaths": list(self.xpaths.items())}, separators=(",", ":")).encode())
 
@@ -280,24 +282,33 @@ class _OnFirstUse(types.ModuleType):
 
 
 class _Deferred(types.ModuleType):
-    """A module as premailer holds it (`import cssutils`, `from lxml.cssselect import CSSSelector`): the real
-    one is imported when something of it is first used, and takes the stand-in's place in premailer."""
+    """cssutils as premailer's modules hold it: the real one is imported when something of it is first used,
+    and takes the stand-in's place in premailer."""
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        if self.__name__ == "lxml.cssselect":  # a name premailer takes at its import: looked up when called
-            def deferred(*args, **kwargs):
-                import lxml.cssselect
-
-                return getattr(lxml.cssselect, name)(*args, **kwargs)
-
-            return deferred
         real = _import_cssutils()
         for module in (_premailer.premailer, _premailer.merge_style):
             if module.cssutils is self:
                 module.cssutils = real
         return getattr(real, name)
+
+
+class _CalledLater(types.ModuleType):
+    """lxml.cssselect as premailer imports it (`from lxml.cssselect import CSSSelector`, a name taken at its
+    import): each name is a function that imports the real module when called."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+        def called(*args, **kwargs):
+            import lxml.cssselect
+
+            return getattr(lxml.cssselect, name)(*args, **kwargs)
+
+        return called
 
 
 @functools.lru_cache(maxsize=256)
