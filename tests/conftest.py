@@ -49,6 +49,18 @@ def on_a_terminal(command: list[str], **popen) -> bytes:
     return seen
 
 
+def limit_file_size(size: int):
+    """A preexec_fn for subprocess: the kernel refuses any file written past `size` bytes (EFBIG), as a full
+    disk would refuse the rest of it."""
+    import resource
+    import signal
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return limit
+
+
 needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
 
 CONFIG = """\

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, SAMPLE_ISSUE
+from conftest import REPO, SAMPLE_ISSUE, limit_file_size
 
 PATTERN = r"digest-(?P<n>\d+)-test"
 
@@ -289,15 +289,8 @@ def test_cssutils_imported_before_digest_is_set_up_the_same(newsletter, tmp_path
 def test_a_file_that_cannot_be_written_whole_leaves_nothing_behind(tmp_path):
     # The kernel refuses any file past 16 KB (as a full disk would refuse the rest of it): the run's
     # patterns, some 100 KB, are not kept, and no half-written staging file is left in the folder.
-    import resource
-    import signal
-
-    def limit():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a kill
-        resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, 16 * 1024))
-
     code = "import digest.cli\n" + "import re\nfor n in range(2000): re.compile(f'digest-big-{n}-(x)')\n" + COMPILE
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
-                            env={**os.environ, "DIGEST_CACHE_DIR": str(tmp_path)}, preexec_fn=limit)
+                            env={**os.environ, "DIGEST_CACHE_DIR": str(tmp_path)}, preexec_fn=limit_file_size(16 * 1024))
     assert result.returncode == 0 and result.stdout.split() == ["42", "1", "True"], result.stderr
     assert result.stderr == "" and list((tmp_path / "regex").iterdir()) == []

@@ -4,7 +4,6 @@ other, a write that fails for lack of room. build/<slug>/ is always the old buil
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import limit_file_size
 from digest import build as build_email
 from digest.exceptions import BuildError
 from digest.writer import FILES, write_email
@@ -119,13 +119,6 @@ def test_without_an_atomic_exchange_the_swap_still_replaces_the_folder(newslette
     assert sorted(p.name for p in out.iterdir()) == ["test-issue"]
 
 
-def _limit_file_size(size: int):
-    def limit():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of a kill
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-    return limit
-
-
 def test_a_write_that_fails_names_the_output_file_and_leaves_the_old_build(newsletter):
     png = (newsletter.root / "issues" / "images" / "logo.png").read_bytes()
     (newsletter.root / "issues" / "images" / "logo.png").write_bytes(png + b"\0" * 600 * 1024)
@@ -134,7 +127,7 @@ def test_a_write_that_fails_names_the_output_file_and_leaves_the_old_build(newsl
     assert first.wait(SECONDS) == 0, first.stderr.read()
     old = folder(build / "test-issue")
     # The kernel refuses any file past 300 KB: the email's parts fit, the 600 KB logo does not.
-    process = start(newsletter, preexec_fn=_limit_file_size(300 * 1024))
+    process = start(newsletter, preexec_fn=limit_file_size(300 * 1024))
     _, stderr = process.communicate(timeout=SECONDS)
     assert process.returncode == 1
     assert stderr.splitlines()[-1] == "build/test-issue/issues/images/logo.png: cannot write the output (File too large)"
