@@ -15,6 +15,7 @@ import re
 import sys
 import threading
 import types
+from html import unescape as html_unescape
 
 # Merge tags of the mail platforms: they must reach the platform exactly as typed, in text and in links.
 MERGE_TAG = re.compile(
@@ -28,6 +29,9 @@ MERGE_TAG = re.compile(
     r"|&lt;%[^%]{1,100}%&gt;"  # the same, once escaped by the template
 )
 _STYLE_TAG = re.compile(r"<style\b", re.IGNORECASE)
+# premailer would copy these CSS properties into HTML attributes over MRML's own (an image's width="600"
+# would become "100%"): it sets no other attribute.
+_BASIC_ATTRIBUTES = ("align", "valign", "bgcolor", "width", "height")
 _DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>\s*", re.IGNORECASE)
 
 _premailer = None
@@ -63,6 +67,7 @@ def _imported_premailer():
     premailer.premailer.csstext_to_pairs = premailer.merge_style.csstext_to_pairs = _memo.pairs_of(
         premailer.merge_style.csstext_to_pairs)
     premailer.premailer._create_cssselector = _memo.selector
+    premailer.premailer.merge_styles = _merged(premailer.merge_style.merge_styles)
     premailer.Inliner = _inliner_class(premailer.Premailer)
     if "cssutils" not in added:  # imported before digest, and perhaps set up otherwise: not kept on disk
         _memo.persist = False
@@ -260,7 +265,26 @@ def _inliner_class(base):
             rules, leftover = found
             return list(rules), list(leftover)
 
+        def _style_to_basic_html_attributes(self, element, style_content, force=False):
+            if not set(_BASIC_ATTRIBUTES) <= set(self.disable_basic_attributes):
+                super()._style_to_basic_html_attributes(element, style_content, force)
+            # else: each attribute it could set is one digest turns off; it would parse every style for nothing
+
     return Inliner
+
+
+def _merged(merge_styles):
+    """premailer's merge_styles, remembered: MRML writes a few styles over and over, and the same rules match
+    them, so a long issue merges the same few combinations thousands of times."""
+
+    @functools.lru_cache(maxsize=4096)
+    def merged(inline_style, new_styles, classes, remove_unset_properties):
+        return merge_styles(inline_style, new_styles, classes, remove_unset_properties)
+
+    def merge(inline_style, new_styles, classes, remove_unset_properties=False):
+        return merged(inline_style, tuple(map(tuple, new_styles)), tuple(classes), remove_unset_properties)
+
+    return merge
 
 
 class _NoNetwork(types.ModuleType):
@@ -326,6 +350,12 @@ def _refuse_fetch(url):
 
 def inline_css(html: str, css: str) -> str:
     """Inline `css` (the theme's `mj-style inline="inline"`) into `html`; every <style> already there stays as is."""
+    return inline_with_page(html, css)[0]
+
+
+def inline_with_page(html: str, css: str):
+    """`inline_css`, and the `digest.page.Page` of its result, read from the tree premailer worked on rather
+    than from a second parse of the HTML (a parse is a tenth of a long issue's build)."""
     premailer = _load_premailer()
     doctype_match = _DOCTYPE.match(html)
     doctype = doctype_match.group(0).strip() if doctype_match else "<!doctype html>"
@@ -355,7 +385,7 @@ def inline_css(html: str, css: str) -> str:
         keep_style_tags=False,  # the <style> tags marked "ignore" are kept whole; this drops only `css` from <head>
         strip_important=False,
         remove_classes=False,
-        disable_basic_attributes=["align", "valign", "bgcolor", "width", "height"],
+        disable_basic_attributes=list(_BASIC_ATTRIBUTES),
         disable_validation=True,
         align_floating_images=False,  # it would add align="…" attributes, and parse every image's style to do it
         preserve_handlebar_syntax=False,  # we protect every platform's tags ourselves, not only {{ }}
@@ -367,9 +397,34 @@ def inline_css(html: str, css: str) -> str:
     # premailer leaves the mark on tags it skips for their media attribute, and on those inside Outlook comments.
     out = out.replace(' data-premailer="ignore"', "")
     out = _PLACEHOLDER.sub(lambda m: tags[int(m.group(2))] if m.group(1) == nonce else m.group(0), out)
-    return f"{doctype}\n{_collapse_style_whitespace(out)}"
+    html = f"{doctype}\n{_collapse_style_whitespace(out)}"
+    return html, _page(root, body, html, lambda text: _PLACEHOLDER.sub(
+        lambda m: _as_parsed(tags[int(m.group(2))]) if m.group(1) == nonce else m.group(0), text))
 
 
+def _page(root, parsed: str, html: str, shown):
+    """The page of the sent `html`, from the tree lxml made of `parsed`. The tree's lines are those of
+    `parsed`: the same in the body, shifted by what went before it, as long as the body gained or lost no
+    line break (an attribute's line break comes out as &#10;, a merge tag may span lines): else the sent
+    HTML is parsed again."""
+    from digest.page import page_of, parse_html
+
+    start_in, start_out = _BODY.search(parsed), _BODY.search(html)
+    body = root.find("body")
+    if start_in is None or start_out is None or body is None or \
+            parsed.count("\n", start_in.start()) != html.count("\n", start_out.start()):
+        return parse_html(html)
+    return page_of(root, shown, html.count("\n", 0, start_out.start()) + 1 - body.sourceline)
+
+
+def _as_parsed(tag: str) -> str:
+    """What a parser of the sent HTML makes of a merge tag: Campaign Monitor's <unsubscribe> is an element,
+    with no text of its own; the others are text, their entities (&lt;%…%&gt;) read as characters."""
+    return "" if _ELEMENT_TAG.fullmatch(tag) else html_unescape(tag)
+
+
+_BODY = re.compile(r"<body[\s>]", re.IGNORECASE)
+_ELEMENT_TAG = re.compile(r"</?[a-z]+>")
 _PLACEHOLDER = re.compile(r"digest-merge-tag-([0-9a-f]{16})-(\d+)-")
 
 

@@ -21,7 +21,6 @@ def build(issue_path: str | os.PathLike, *, config: str | os.PathLike | Newslett
     """
     from digest.checks import run_checks
     from digest.config import load_config, settings_for
-    from digest.page import parse_html
     from digest.reader import read_issue
     from digest.render import render_email
 
@@ -32,7 +31,6 @@ def build(issue_path: str | os.PathLike, *, config: str | os.PathLike | Newslett
         newsletter = settings_for(issue_path, Path(config) if config is not None else None, platform=platform)
     issue = read_issue(issue_path, newsletter)
     result = render_email(issue, newsletter)
-    result.page = parse_html(result.html)
     result.findings = run_checks(result)
     return result
 

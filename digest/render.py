@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 
 from digest.dates import longdate
 from digest.exceptions import BuildError, IssueError
-from digest.inline import inline_css
+from digest.inline import inline_with_page
 from digest.model import Issue, Newsletter, Result
 from digest.platforms import FIRST_NAME, PLATFORMS, PlatformTags, platform_tags
 from digest.theme import BUILTIN, HTML_TEMPLATE, TEXT_TEMPLATE, builtin_themes
@@ -31,13 +31,14 @@ def render_email(issue: Issue, newsletter: Newsletter) -> Result:
     context = template_context(issue, newsletter)
     mjml_source = render_template(env, HTML_TEMPLATE, context)
     # Ending in a newline, like the text part: a text file, and the same bytes again out of the .eml's MIME part.
-    html = inline_css(*compile_mjml(mjml_source, env)).rstrip("\n") + "\n"
+    html, page = inline_with_page(*compile_mjml(mjml_source, env))
+    html = html.rstrip("\n") + "\n"
     text, flowed = text_parts(render_template(env, TEXT_TEMPLATE, context))
     images = [newsletter.logo] + [s.icon for s in newsletter.social] + [e.logo for e in issue.entries]
     # Only the images the theme shows are uploaded: the plain theme shows no icons nor entry logos.
     local = {img.path: img for img in images
              if img is not None and img.source is not None and (img.url in html or str(escape(img.url)) in html)}
-    return Result(issue, newsletter, mjml_source, html, text, tuple(local.values()), flowed=flowed)
+    return Result(issue, newsletter, mjml_source, html, text, tuple(local.values()), page=page, flowed=flowed)
 
 
 def text_parts(rendered: str) -> tuple[str, str]:

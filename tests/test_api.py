@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,7 @@ import digest
 from conftest import REPO, SAMPLE_ISSUE
 from digest.cli import cli
 from digest.exceptions import OptionError
+from digest.platforms import PLATFORMS
 
 
 def python(code: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -178,13 +180,15 @@ def test_a_link_deep_in_a_markdown_field_is_found_on_its_own_line(newsletter):
 # --- one parse of the HTML -----------------------------------------------------------------------------
 
 def test_the_html_is_parsed_once_per_build_and_shared(newsletter, monkeypatch):
-    import digest.page
+    from lxml import etree
+
+    from digest.page import parse_html
 
     calls = []
-    real = digest.page.parse_html
-    monkeypatch.setattr(digest.page, "parse_html", lambda html: calls.append(1) or real(html))
+    real = etree.fromstring
+    monkeypatch.setattr(etree, "fromstring", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
     result = digest.build(newsletter.issue)
-    assert len(calls) == 1
+    assert len(calls) == 1  # premailer's tree, from which the page is read too
     from digest.links import urls_to_check
     from digest.preview.state import Preview
 
@@ -194,6 +198,38 @@ def test_the_html_is_parsed_once_per_build_and_shared(newsletter, monkeypatch):
     assert len(calls) == 2  # the preview's own build: its list of links comes from that build's page
     state = json.loads(preview.state_json())
     assert [link["href"] for link in state["links"]] == [link.href for link in result.page.links]
+    monkeypatch.undo()
+    assert result.page == parse_html(result.html)  # what is checked is what is sent
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+def test_the_page_read_from_the_inliners_tree_is_the_sent_htmls(platform, tmp_path):
+    """Every platform's merge tags, in links and in text, and an editor's text that looks like some: the page
+    the checks read (from the tree, with its placeholders) is the page of the HTML that is sent."""
+    from digest.page import parse_html
+
+    issue = tmp_path / "issues" / "tags.yaml"
+    issue.parent.mkdir()
+    shutil.copy(REPO / "digest.toml", tmp_path)
+    shutil.copytree(REPO / "issues" / "images", issue.parent / "images")
+    issue.write_text(SAMPLE_ISSUE.read_text(encoding="utf-8").replace(
+        "is making news again. Thanks", "is making news again. Typed: [unsubscribe] <%asm%> {$x} & <b> "
+        "[a page](https://example.net/?a=1&b=2). Thanks"), encoding="utf-8")
+    result = digest.build(issue, platform=platform)
+    assert result.page == parse_html(result.html)
+    assert "[unsubscribe] <%asm%> {$x} & <b>" in result.page.visible
+
+
+def test_a_body_whose_line_breaks_the_inliner_changes_is_parsed_again():
+    """A merge tag across two lines becomes a one-line placeholder: the tree's lines are no longer the sent
+    HTML's, so the page comes from a parse of what is sent."""
+    from digest.inline import inline_with_page
+    from digest.page import parse_html
+
+    html = '<!doctype html>\n<html><head></head><body>\n<p>x</p>\n<a href="{{ a\n b }}">go</a>\n<img src="https://e.example/i.png" alt="i"></body></html>'
+    sent, page = inline_with_page(html, "p { color: red }")
+    assert page == parse_html(sent)
+    assert [link.line for link in page.links] == [5] and [img.line for img in page.images] == [6]
 
 
 # --- the new checks, through the command line and as JSON -----------------------------------------------
