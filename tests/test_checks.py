@@ -318,6 +318,18 @@ def test_alt_text_and_the_hidden_preheader_need_not_be_in_the_text_part(newslett
     assert "text-missing" not in ids(found)
 
 
+def test_merge_tags_are_left_out_of_the_words_in_every_form():
+    # The check looks for a tag only where one can start: each form MERGE_TAG knows must start there.
+    from digest.checks.text import _untagged
+    from digest.inline import MERGE_TAG
+
+    tags = [tag for tags in platforms.PLATFORMS.values() for tag in tags.values if tag]
+    tags += ["{$unsubscribe}", "[webversion]", "</unsubscribe>", "<%asm_group_unsubscribe_raw_url%>",
+             "&lt;%asm_group_unsubscribe_raw_url%&gt;", "{% if x %}", "{{{unsubscribe}}}"]
+    text = " [a] <b> {c} *d* & ".join(tags)
+    assert _untagged(text) == MERGE_TAG.sub(" ", text) and not MERGE_TAG.search(_untagged(text))
+
+
 # --- placeholders --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("intro, found", [

@@ -76,14 +76,8 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def distinct_words(text: str) -> dict[str, None]:
-    """The words of `text`, each once, in the order they first appear. A long text says most of its words
-    many times: the regular expression reads each white-space-separated piece once, not the whole text."""
-    return dict.fromkeys(_WORD.findall(" ".join(dict.fromkeys(text.lower().split()))))
-
-
 def short(url: str) -> str:
     return url if len(url) <= 70 else url[:67] + "..."
 
 
-__all__ = ["Finding", "at", "at_text", "in_config", "of_url", "issue_texts", "config_texts", "words", "distinct_words", "short", "normalise"]
+__all__ = ["Finding", "at", "at_text", "in_config", "of_url", "issue_texts", "config_texts", "words", "short", "normalise"]

@@ -142,11 +142,13 @@ def _starter_in(text: str, values: frozenset[str], sentences: tuple[str, ...]) -
     return next((sentence for sentence in sentences if sentence in plain), None)
 
 
-_QUOTES_AND_MARKS = re.compile("[“”\"‘’'*_]+")
+_QUOTES_AND_MARKS = "“”\"‘’'*_"
 
 
 def _plain(text: str) -> str:
-    return normalise(_QUOTES_AND_MARKS.sub("", text)).lower()  # a regex: str.translate goes char by char
+    for mark in _QUOTES_AND_MARKS:  # one str.replace a mark: a regex, or str.translate, goes char by char, slower
+        text = text.replace(mark, "")
+    return normalise(text).lower()
 
 
 @functools.lru_cache(maxsize=8)
