@@ -16,9 +16,10 @@ usage error, 2): the library reads every file and says what is wrong with it.
 
 from __future__ import annotations
 
-from digest.caches import keep_compiled_regexes
+from digest.caches import keep_compiled_regexes, keep_dataclass_code
 
 keep_compiled_regexes()  # before the imports below, which compile most of the patterns a run needs
+keep_dataclass_code()  # and write most of the dataclasses it builds
 
 import sys
 from pathlib import Path

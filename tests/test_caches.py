@@ -160,6 +160,70 @@ def test_installing_twice_keeps_each_pattern_once_and_right(tmp_path):
     assert (False, "banana", 0) in kept_table(tmp_path)
 
 
+DATACLASS = """
+import builtins, dataclasses
+compiled = []
+builtins_compile = builtins.compile
+def spy(source, *args, **kwargs):
+    if isinstance(source, str) and "__create_fn__" in source:
+        compiled.append(source)
+    return builtins_compile(source, *args, **kwargs)
+builtins.compile = spy
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    nct_id: str
+    phase: int = 2
+    sites: tuple = dataclasses.field(default_factory=tuple)
+t = Trial("NCT0001")
+try:
+    t.phase = 3
+    frozen = False
+except dataclasses.FrozenInstanceError:
+    frozen = True
+print(repr(t), t == Trial("NCT0001"), hash(t) == hash(Trial("NCT0001")), frozen,
+      Trial.__init__.__annotations__ == {"nct_id": str, "phase": int, "sites": tuple, "return": None},
+      Trial.__init__.__name__, Trial.__init__.__qualname__, len(compiled) > 0)
+"""
+
+
+def code_file(cache):
+    files = list((cache / "code").iterdir())
+    assert len(files) == 1, files
+    return files[0]
+
+
+def test_a_dataclass_written_in_one_run_is_not_compiled_again_in_the_next(tmp_path):
+    # exec compiles a str without calling builtins.compile; the cache compiles through it, so the spy sees
+    # the cache compile and nothing when the code comes from the file.
+    first, second = run(DATACLASS, tmp_path).stdout.split(), run(DATACLASS, tmp_path).stdout.split()
+    alone = run(DATACLASS, tmp_path, cli=False).stdout.split()  # the library alone never uses it
+    assert first[:-1] == second[:-1] == alone[:-1]
+    assert first[:-1] == ["Trial(nct_id='NCT0001',", "phase=2,", "sites=())", "True", "True", "True", "True",
+                          "__init__", "Trial.__init__"]
+    assert (first[-1], second[-1], alone[-1]) == ("True", "False", "False")
+
+
+@pytest.mark.parametrize("damage", ["one bit flipped", "not a table"])
+def test_a_damaged_file_of_dataclass_code_is_compiled_around(tmp_path, damage):
+    from digest.caches import keep
+
+    run(DATACLASS, tmp_path)
+    path = code_file(tmp_path)
+    data = path.read_bytes()
+    if damage == "one bit flipped":
+        path.write_bytes(data[:-10] + bytes([data[-10] ^ 1]) + data[-9:])
+    else:
+        keep(path, marshal.dumps([1, 2, 3]))
+    assert run(DATACLASS, tmp_path).stdout.split()[-1] == "True"
+    assert run(DATACLASS, tmp_path).stdout.split()[-1] == "False"  # and the file is whole again
+
+
+def test_the_command_line_builds_the_same_email_with_kept_dataclass_code(tmp_path):
+    out = [run(BUILD, tmp_path).stdout for _ in range(2)]
+    assert out[0] == out[1] == run(BUILD, tmp_path / "none", cli=False).stdout
+    assert len(code_file(tmp_path).read_bytes()) > 1000
+
+
 def test_without_a_home_folder_nothing_is_kept(tmp_path):
     env = {name: value for name, value in os.environ.items() if name not in ("HOME", "DIGEST_CACHE_DIR", "XDG_CACHE_HOME")}
     env["HOME"] = "~"  # as expanduser leaves it for a user with no home entry
