@@ -1,8 +1,8 @@
 """The built email's HTML, parsed once per build: the checks, the link checker and the preview's list of
-links all read this one `Page`.
+links all read this one `Page`, made from the lxml tree premailer inlined into (`digest.inline`).
 
-lxml parses it (premailer has loaded it already): in C, a tenth of the time html.parser takes. Outlook's
-conditional comments are comments to it, so the markup they repeat for Outlook is not counted twice.
+lxml parses in C, a tenth of the time html.parser takes. Outlook's conditional comments are comments to it,
+so the markup they repeat for Outlook is not counted twice.
 """
 
 from __future__ import annotations
