@@ -133,7 +133,9 @@ def keep_dataclass_code() -> None:
     folder = cache_folder("code")
     if folder is None:
         return
-    path = folder / f"dataclasses-{sys.implementation.cache_tag}-{sys.hexversion:x}.marshal"
+    from importlib.util import MAGIC_NUMBER  # what a .pyc is keyed by: the bytecode's format
+
+    path = folder / f"dataclasses-{sys.implementation.cache_tag}-{sys.hexversion:x}-{MAGIC_NUMBER.hex()}.marshal"
     generation, table, last_used = _load(path, "code")
     used: set = set()
     added: set = set()
@@ -166,10 +168,12 @@ def _save_when_done(path: Path, name: str, generation: int, table: dict, last_us
         import marshal
 
         now = generation + 1
-        kept = {key: (now if key in used else last_used[key], table[key])
-                for key in table if key in used or last_used.get(key, -1) > now - RUNS}
+        # Copies first: a daemon thread may still be compiling while the process exits.
+        current, seen = dict(table), set(used)
+        kept = {key: (now if key in seen else last_used[key], made)
+                for key, made in current.items() if key in seen or last_used.get(key, -1) > now - RUNS}
         if len(kept) > LIMIT:
-            kept = {key: (now, table[key]) for key in used}
+            kept = {key: (now, current[key]) for key in seen if key in current}
         keep(path, marshal.dumps({"generation": now, name: kept}))
 
     import atexit

@@ -15,7 +15,6 @@ import re
 import sys
 import threading
 import types
-from html import unescape as html_unescape
 
 # Merge tags of the mail platforms: they must reach the platform exactly as typed, in text and in links.
 MERGE_TAG = re.compile(
@@ -28,7 +27,6 @@ MERGE_TAG = re.compile(
     r"|<%[^%<>]{1,100}%>"  # SendGrid: <%asm_group_unsubscribe_raw_url%>
     r"|&lt;%[^%]{1,100}%&gt;"  # the same, once escaped by the template
 )
-_STYLE_TAG = re.compile(r"<style\b", re.IGNORECASE)
 # premailer would copy these CSS properties into HTML attributes over MRML's own (an image's width="600"
 # would become "100%"): it sets no other attribute.
 _BASIC_ATTRIBUTES = ("align", "valign", "bgcolor", "width", "height")
@@ -370,13 +368,15 @@ def inline_with_page(html: str, css: str):
         return f"digest-merge-tag-{nonce}-{len(tags) - 1}-"
 
     body = MERGE_TAG.sub(protect, body)
-    # MRML's own <style> blocks (resets, media queries, dark mode) are for the client to apply, not to inline.
-    body = _STYLE_TAG.sub(r'\g<0> data-premailer="ignore"', body)
     from lxml import etree
 
     # Parsed here rather than by premailer: from UTF-8 bytes lxml parses a third faster than from a str, and
     # premailer, given a tree, leaves serialising it to us (once, straight to a str).
     root = etree.fromstring(body.encode("utf-8"), etree.HTMLParser(encoding="utf-8"))
+    # MRML's own <style> blocks (resets, media queries, dark mode) are for the client to apply, not to inline.
+    styles = list(root.iter("style"))
+    for style in styles:
+        style.set("data-premailer", "ignore")
     inliner = premailer.Inliner(
         root,
         allow_network=False,
@@ -393,38 +393,60 @@ def inline_with_page(html: str, css: str):
     _memo.load()
     inliner.transform()
     _memo.save()
+    for style in styles:  # premailer leaves the mark on those it skips for their media attribute
+        style.attrib.pop("data-premailer", None)
     out = etree.tostring(root, method="html", encoding="unicode")
-    # premailer leaves the mark on tags it skips for their media attribute, and on those inside Outlook comments.
-    out = out.replace(' data-premailer="ignore"', "")
     out = _PLACEHOLDER.sub(lambda m: tags[int(m.group(2))] if m.group(1) == nonce else m.group(0), out)
     html = f"{doctype}\n{_collapse_style_whitespace(out)}"
-    return html, _page(root, body, html, lambda text: _PLACEHOLDER.sub(
-        lambda m: _as_parsed(tags[int(m.group(2))]) if m.group(1) == nonce else m.group(0), text))
+    return html, _page(root, body, html, tags, nonce)
 
 
-def _page(root, parsed: str, html: str, shown):
-    """The page of the sent `html`, from the tree lxml made of `parsed`. The tree's lines are those of
-    `parsed`: the same in the body, shifted by what went before it, as long as the body gained or lost no
-    line break (an attribute's line break comes out as &#10;, a merge tag may span lines): else the sent
-    HTML is parsed again."""
+def _page(root, parsed: str, html: str, tags: list[str], nonce: str):
+    """The page of the sent `html`, read from the tree lxml made of `parsed` where that is sure to give the
+    same, else from a parse of `html`. Not sure: a merge tag a parser would not read as the text it is (one
+    holding markup, an entity, a double quote or a line break), or an address lxml writes otherwise than it holds
+    it (in href, src, action and <a name> it escapes spaces and non-ASCII, and some versions more), or a
+    body that gained or lost a line break. The tree's lines are `parsed`'s: in the body, the sent HTML's
+    shifted by what precedes <body>."""
     from digest.page import page_of, parse_html
 
-    start_in, start_out = _BODY.search(parsed), _BODY.search(html)
-    body = root.find("body")
-    if start_in is None or start_out is None or body is None or \
-            parsed.count("\n", start_in.start()) != html.count("\n", start_out.start()):
+    read = [_as_parsed(tag) for tag in tags]
+    start_in, start_out, body = _body_start(parsed), _body_start(html), root.find("body")
+    if None in read or start_in is None or start_out is None or body is None \
+            or parsed.count("\n", start_in) != html.count("\n", start_out) \
+            or not all(_URI_AS_IS.fullmatch(value) for value in root.xpath("//@href|//@src|//@action|//a/@name")):
         return parse_html(html)
-    return page_of(root, shown, html.count("\n", 0, start_out.start()) + 1 - body.sourceline)
+
+    def shown(text: str) -> str:
+        return _PLACEHOLDER.sub(lambda m: read[int(m.group(2))] if m.group(1) == nonce else m.group(0), text)
+
+    return page_of(root, shown, html.count("\n", 0, start_out) + 1 - body.sourceline)
 
 
-def _as_parsed(tag: str) -> str:
-    """What a parser of the sent HTML makes of a merge tag: Campaign Monitor's <unsubscribe> is an element,
-    with no text of its own; the others are text, their entities (&lt;%…%&gt;) read as characters."""
-    return "" if _ELEMENT_TAG.fullmatch(tag) else html_unescape(tag)
+def _as_parsed(tag: str) -> str | None:
+    """What a parser of the sent HTML reads where a merge tag stands (None: not sure). Campaign Monitor's
+    <unsubscribe> is an element, with no text of its own; SendGrid's &lt;%…%&gt;, escaped by a template,
+    reads as <%…%>."""
+    if _ELEMENT_TAG.fullmatch(tag):
+        return ""
+    escaped = _ESCAPED_TAG.fullmatch(tag)
+    if escaped:
+        return f"<{escaped.group(1)}>"
+    return tag if _RAW_TAG.fullmatch(tag) or not any(c in tag for c in "&<>\"\n") else None
+
+
+def _body_start(markup: str) -> int | None:
+    found = _BODY.search(markup, max(markup.find("</head>"), 0))  # not a <body in a comment of <head>
+    return found.start() if found else None
 
 
 _BODY = re.compile(r"<body[\s>]", re.IGNORECASE)
-_ELEMENT_TAG = re.compile(r"</?[a-z]+>")
+_ELEMENT_TAG = re.compile(r"</?(?:unsubscribe|webversion|forwardtoafriend)>")
+_ESCAPED_TAG = re.compile(r"&lt;(%[^%&<>\"\n]{1,100}%)&gt;")
+_RAW_TAG = re.compile(r"<%[^%&<>\"\n]{1,100}%>")
+# What lxml writes as it is in a URI attribute, in every version: RFC 3986's unreserved and reserved
+# characters (the newest escapes only spaces, control characters and non-ASCII; older ones `$`, `[`, `]` too).
+_URI_AS_IS = re.compile(r"[A-Za-z0-9\-_.!~*'()@/:=?;#%&,+]*")
 _PLACEHOLDER = re.compile(r"digest-merge-tag-([0-9a-f]{16})-(\d+)-")
 
 

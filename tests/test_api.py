@@ -220,16 +220,38 @@ def test_the_page_read_from_the_inliners_tree_is_the_sent_htmls(platform, tmp_pa
     assert "[unsubscribe] <%asm%> {$x} & <b>" in result.page.visible
 
 
-def test_a_body_whose_line_breaks_the_inliner_changes_is_parsed_again():
-    """A merge tag across two lines becomes a one-line placeholder: the tree's lines are no longer the sent
-    HTML's, so the page comes from a parse of what is sent."""
+BODY = '<!doctype html>\n<html><head>{head}</head><body>\n{body}\n</body></html>'
+PAGES = {  # each a case where the tree could read otherwise than a parser of the sent HTML
+    "a merge tag across two lines": '<p>x</p>\n<a href="{{ a\n b }}">go</a>\n<img src="https://e.example/i.png" alt="i">',
+    "lines lost and gained": '<a href="https://e.example/a\nb">a</a>\n<p>x</p>\n<a href="https://e.example/c">c</a>\n<a href="{{ a\n b }}">go</a>',
+    "markup inside something tag-like": '<p>{$ see <a href="https://e.example/t">x</a> }</p><p>&lt;% <img src="https://e.example/i.png" alt="i"> %&gt;</p>',
+    "an address lxml escapes": '<a href="https://e.example/café?q=ü">c</a><img src="https://e.example/ä b.png" alt="x"><a href=" https://e.example/">s</a>',
+    "entities and quotes in tags": '<a href="*|A&copy=1|*">x</a><p>*|A &copy B|* {{ x &notin y }}</p><img src="https://e.example/x.png" alt="{{ a &quot; b }}">',
+    "Campaign Monitor's elements": '<p><unsubscribe>Unsub</unsubscribe> <webversion><img src="https://e.example/x.png" alt="v"></webversion></p>',
+    "SendGrid's tags": '<p>a <%asm%> b &lt;%x%&gt; c</p><a href="<%asm_group_unsubscribe_raw_url%>">u</a>',
+    "a <body in a comment of <head>": ('<!-- <body>\n\n -->', '<p>x</p><a href="https://e.example/a">a</a>'),
+    "premailer's mark typed as text": '<p>say data-premailer="ignore" now</p><style media="print">p { color: red }</style>',
+}
+
+
+@pytest.mark.parametrize("case", PAGES)
+def test_the_page_is_the_sent_htmls_where_the_tree_could_read_otherwise(case):
     from digest.inline import inline_with_page
     from digest.page import parse_html
 
-    html = '<!doctype html>\n<html><head></head><body>\n<p>x</p>\n<a href="{{ a\n b }}">go</a>\n<img src="https://e.example/i.png" alt="i"></body></html>'
-    sent, page = inline_with_page(html, "p { color: red }")
+    head, body = PAGES[case] if isinstance(PAGES[case], tuple) else ("", PAGES[case])
+    sent, page = inline_with_page(BODY.format(head=head, body=body), "p { color: red } a { color: blue }")
     assert page == parse_html(sent)
-    assert [link.line for link in page.links] == [5] and [img.line for img in page.images] == [6]
+    assert 'data-premailer="ignore"' not in sent.replace('say data-premailer="ignore" now', "")
+    assert ('say data-premailer="ignore" now' in sent) == (case == "premailer's mark typed as text")
+
+
+def test_a_link_typed_inside_something_tag_like_is_still_checked(newsletter):
+    newsletter.write_issue(newsletter.issue.read_text().replace(
+        "Hello **readers**.", "Hello **readers**. <% see [the trials page](http://testnews.example/trials) %>"))
+    result = digest.build(newsletter.issue, platform="mailchimp")
+    assert "http://testnews.example/trials" in [link.href for link in result.page.links]
+    assert "link-http" in [f.id for f in result.findings]
 
 
 # --- the new checks, through the command line and as JSON -----------------------------------------------
