@@ -337,6 +337,9 @@ def test_merge_tags_are_left_out_of_the_words_in_every_form():
     ("Write the intro TODO", "TODO"),
     ("Lorem ipsum dolor sit amet.", "Lorem ipsum"),
     ("The date is XXX.", "XXX"),
+    ("Check this FıXME", "FıXME"),  # IGNORECASE equates ı and İ with i, which casefold does not
+    ("Check this FİXME", "FİXME"),
+    ("Lorem ıpſum dolor sit amet.", "Lorem ıpſum"),
 ])
 def test_leftover_placeholders_are_errors(newsletter, intro, found):
     hits = [f for f in run(newsletter, issue(intro=intro)) if f.id == "placeholder"]

@@ -28,7 +28,8 @@ def check_typed_text(result: Result) -> list[Finding]:
     # Nearly always nothing anywhere: one look at all the text instead of two searches per field. The look
     # may say yes where the fields say no (a match across two of them, "todo" in prose): they are searched then.
     everything = _all_of(places)
-    folded = everything.casefold()  # casefold: what IGNORECASE equates (ſ and s) it makes equal
+    # What IGNORECASE equates, made equal: casefold does ſ and s; ı and İ (i and a combining dot) it leaves.
+    folded = everything.casefold().replace("ı", "i").replace("i\u0307", "i")
     if not any(hint in folded for hint in _PLACEHOLDER_HINTS) and not (code_pattern and code_pattern.search(everything)):
         return []
     findings = []
