@@ -170,7 +170,7 @@ def _save_when_done(path: Path, name: str, generation: int, table: dict, last_us
         now = generation + 1
         # Copies first: a daemon thread may still be compiling while the process exits.
         current, seen = dict(table), set(used)
-        kept = {key: (now if key in seen else last_used[key], made)
+        kept = {key: (now if key in seen else last_used.get(key, now), made)  # get: added as the copies were made
                 for key, made in current.items() if key in seen or last_used.get(key, -1) > now - RUNS}
         if len(kept) > LIMIT:
             kept = {key: (now, current[key]) for key in seen if key in current}

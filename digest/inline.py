@@ -347,6 +347,8 @@ def faster_xpath(path: str) -> str:
     elements, in the same order, at a third of the time. libxml2 evaluates a step's predicate on every
     element of the page, and a class test is three calls; through `@class` it looks at the few hundred
     elements that have a class. A class selector (.kicker) was ~1.7 ms of a 100-entry email each."""
+    if '"' in path:  # a string literal, which might hold text that looks like a step: left as it is
+        return path
     return _CLASS_STEP.sub(r"*/@class[contains(., '\1') and contains(concat(' ', normalize-space(.), ' '), ' \1 ')]/..", path)
 
 
@@ -374,11 +376,14 @@ def inline_with_page(html: str, css: str):
     body = html[doctype_match.end() :] if doctype_match else html
 
     tags: list[str] = []
+    in_tag: list[bool] = []  # whether each stands inside a start tag (an attribute) rather than in text
     # A fresh nonce each run: a placeholder typed into an issue can never be taken for one of ours.
     nonce = os.urandom(8).hex()
 
     def protect(match: re.Match) -> str:
         tags.append(match.group(0))
+        text, start = match.string, match.start()
+        in_tag.append(text.rfind("<", 0, start) > text.rfind(">", 0, start))
         return f"digest-merge-tag-{nonce}-{len(tags) - 1}-"
 
     body = MERGE_TAG.sub(protect, body)
@@ -412,52 +417,53 @@ def inline_with_page(html: str, css: str):
     out = etree.tostring(root, method="html", encoding="unicode")
     out = _PLACEHOLDER.sub(lambda m: tags[int(m.group(2))] if m.group(1) == nonce else m.group(0), out)
     html = f"{doctype}\n{_collapse_style_whitespace(out)}"
-    return html, _page(root, body, html, tags, nonce)
+    return html, _page(root, body, html, [_as_parsed(tag, inside) for tag, inside in zip(tags, in_tag)], nonce)
 
 
-def _page(root, parsed: str, html: str, tags: list[str], nonce: str):
+def _page(root, parsed: str, html: str, read: list[str | None], nonce: str):
     """The page of the sent `html`, read from the tree lxml made of `parsed` where that is sure to give the
-    same, else from a parse of `html`. Not sure: a merge tag a parser would not read as the text it is (one
-    holding markup, an entity, a double quote or a line break), or an address lxml writes otherwise than it holds
-    it (in href, src, action and <a name> it escapes spaces and non-ASCII, and some versions more), or a
-    body that gained or lost a line break. The tree's lines are `parsed`'s: in the body, the sent HTML's
-    shifted by what precedes <body>."""
+    same, else from a parse of `html`. `read`: what a parser of `html` reads where each merge tag stands.
+    Not sure:
+    - a merge tag whose reading is not sure (see _as_parsed);
+    - an address lxml writes otherwise than it holds it (in href, src, action and <a name> it escapes
+      spaces and non-ASCII, and some versions more);
+    - an element whose text a parser keeps raw and lxml writes escaped (iframe, xmp …: only a theme's);
+    - a body that gained or lost a line break, or a <body that is not the only one (in a comment, say).
+    The tree's lines are `parsed`'s: in the body, the sent HTML's shifted by what precedes <body>."""
     from digest.page import page_of, parse_html
 
-    read = [_as_parsed(tag) for tag in tags]
-    start_in, start_out, body = _body_start(parsed), _body_start(html), root.find("body")
-    if None in read or start_in is None or start_out is None or body is None \
-            or parsed.count("\n", start_in) != html.count("\n", start_out) \
+    body = root.find("body")
+    if None in read or body is None or parsed.count("<body") != 1 or html.count("<body") != 1 \
+            or parsed.count("\n", parsed.find("<body")) != html.count("\n", html.find("<body")) \
+            or next(root.iter(*_RAW_TEXT), None) is not None \
             or not all(_URI_AS_IS.fullmatch(value) for value in root.xpath("//@href|//@src|//@action|//a/@name")):
         return parse_html(html)
 
     def shown(text: str) -> str:
         return _PLACEHOLDER.sub(lambda m: read[int(m.group(2))] if m.group(1) == nonce else m.group(0), text)
 
-    return page_of(root, shown, html.count("\n", 0, start_out) + 1 - body.sourceline)
+    return page_of(root, shown, html.count("\n", 0, html.find("<body")) + 1 - body.sourceline)
 
 
-def _as_parsed(tag: str) -> str | None:
-    """What a parser of the sent HTML reads where a merge tag stands (None: not sure). Campaign Monitor's
-    <unsubscribe> is an element, with no text of its own; SendGrid's &lt;%…%&gt;, escaped by a template,
-    reads as <%…%>."""
+def _as_parsed(tag: str, in_attribute: bool) -> str | None:
+    """What a parser of the sent HTML reads where a merge tag stands; None where that is not sure: a tag
+    holding markup, an entity or a line break anywhere, and in an attribute one holding a quote (lxml
+    may have quoted the value with it) or one of Campaign Monitor's elements. Campaign Monitor's
+    <unsubscribe> in text is an element, with no text of its own; SendGrid's &lt;%…%&gt;, escaped by a
+    template, reads as <%…%>."""
     if _ELEMENT_TAG.fullmatch(tag):
-        return ""
+        return None if in_attribute else ""
     escaped = _ESCAPED_TAG.fullmatch(tag)
     if escaped:
         return f"<{escaped.group(1)}>"
-    return tag if _RAW_TAG.fullmatch(tag) or not any(c in tag for c in "&<>\"\n") else None
+    unsure = "&<>\r\n\"'" if in_attribute else "&<>\r\n"
+    return tag if _RAW_TAG.fullmatch(tag) or not any(c in tag for c in unsure) else None
 
 
-def _body_start(markup: str) -> int | None:
-    found = _BODY.search(markup, max(markup.find("</head>"), 0))  # not a <body in a comment of <head>
-    return found.start() if found else None
-
-
-_BODY = re.compile(r"<body[\s>]", re.IGNORECASE)
+_RAW_TEXT = ("iframe", "noembed", "noframes", "xmp", "plaintext")
 _ELEMENT_TAG = re.compile(r"</?(?:unsubscribe|webversion|forwardtoafriend)>")
-_ESCAPED_TAG = re.compile(r"&lt;(%[^%&<>\"\n]{1,100}%)&gt;")
-_RAW_TAG = re.compile(r"<%[^%&<>\"\n]{1,100}%>")
+_ESCAPED_TAG = re.compile(r"&lt;(%[^%&<>\"'\r\n]{1,100}%)&gt;")
+_RAW_TAG = re.compile(r"<%[^%&<>\"'\r\n]{1,100}%>")
 # What lxml writes as it is in a URI attribute, in every version: RFC 3986's unreserved and reserved
 # characters (the newest escapes only spaces, control characters and non-ASCII; older ones `$`, `[`, `]` too).
 _URI_AS_IS = re.compile(r"[A-Za-z0-9\-_.!~*'()@/:=?;#%&,+]*")

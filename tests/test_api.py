@@ -231,6 +231,12 @@ PAGES = {  # each a case where the tree could read otherwise than a parser of th
     "SendGrid's tags": '<p>a <%asm%> b &lt;%x%&gt; c</p><a href="<%asm_group_unsubscribe_raw_url%>">u</a>',
     "a <body in a comment of <head>": ('<!-- <body>\n\n -->', '<p>x</p><a href="https://e.example/a">a</a>'),
     "premailer's mark typed as text": '<p>say data-premailer="ignore" now</p><style media="print">p { color: red }</style>',
+    "a </head> and a <body in a comment of <head>": ('<!-- </head>\n\n\n<body> -->', '<a href="https://e.example/a">a</a>'),
+    "a <body in a comment before <body>": ('', '<a href="https://e.example/a">a</a>'),
+    "text a parser keeps raw": '<iframe>&lt;b&gt;</iframe><p>x</p>',
+    "carriage returns in tags": '<img src="https://e.example/x.png" alt="a&#13;b"><a href="{{ a\rb }}">r</a>',
+    "an element tag in an attribute": '<img src="https://e.example/x.png" alt="<unsubscribe>">',
+    "a tag with ' in an attribute lxml quotes with '": '<img src="https://e.example/x.png" alt="&quot;Boston&quot; {{ contact.FIRSTNAME|default:\'there\' }}">',
 }
 
 
@@ -240,7 +246,10 @@ def test_the_page_is_the_sent_htmls_where_the_tree_could_read_otherwise(case):
     from digest.page import parse_html
 
     head, body = PAGES[case] if isinstance(PAGES[case], tuple) else ("", PAGES[case])
-    sent, page = inline_with_page(BODY.format(head=head, body=body), "p { color: red } a { color: blue }")
+    html = BODY.format(head=head, body=body)
+    if case == "a <body in a comment before <body>":
+        html = html.replace("</head><body>", "</head><!-- <body> -->\n\n<body>")
+    sent, page = inline_with_page(html, "p { color: red } a { color: blue }")
     assert page == parse_html(sent)
     assert 'data-premailer="ignore"' not in sent.replace('say data-premailer="ignore" now', "")
     assert ('say data-premailer="ignore" now' in sent) == (case == "premailer's mark typed as text")

@@ -224,6 +224,20 @@ def test_the_command_line_builds_the_same_email_with_kept_dataclass_code(tmp_pat
     assert len(code_file(tmp_path).read_bytes()) > 1000
 
 
+def test_a_key_added_while_the_tables_are_copied_at_exit_is_kept(tmp_path, monkeypatch):
+    """A thread may put a key in the table and not yet in the used set when the process exits."""
+    import atexit
+
+    from digest import caches
+
+    saves = []
+    monkeypatch.setattr(atexit, "register", saves.append)
+    path = tmp_path / "kept.marshal"
+    caches._save_when_done(path, "code", 0, {"a": 1, "b": 2}, {}, {"a"}, {"a"})
+    saves[0]()
+    assert marshal.loads(caches.read_kept(path))["code"] == {"a": (1, 1), "b": (1, 2)}
+
+
 def test_without_a_home_folder_nothing_is_kept(tmp_path):
     env = {name: value for name, value in os.environ.items() if name not in ("HOME", "DIGEST_CACHE_DIR", "XDG_CACHE_HOME")}
     env["HOME"] = "~"  # as expanduser leaves it for a user with no home entry

@@ -165,3 +165,15 @@ def test_class_steps_asked_through_class_attributes_find_the_same_elements(theme
         for page in (sample, awkward):
             assert etree.XPath(faster_xpath(path))(page) == etree.XPath(path)(page), selector
     assert rewritten >= 9  # every selector above with a class step of its own
+
+
+def test_a_string_in_a_selector_that_looks_like_a_class_step_is_left_as_it_is():
+    from lxml import etree
+    from lxml.cssselect import CSSSelector
+
+    from digest.inline import faster_xpath
+
+    step = "/*[@class and contains(@class, 'x') and contains(concat(' ', normalize-space(@class), ' '), ' x ')]/"
+    path = CSSSelector(f'[title="{step}"]').path
+    page = etree.fromstring(f'<html><body><p title="{step}">t</p></body></html>'.encode(), etree.HTMLParser())
+    assert faster_xpath(path) == path and len(etree.XPath(path)(page)) == 1
