@@ -415,9 +415,35 @@ def inline_with_page(html: str, css: str):
     for style in styles:  # premailer leaves the mark on those it skips for their media attribute
         style.attrib.pop("data-premailer", None)
     out = etree.tostring(root, method="html", encoding="unicode")
+    quoted = {index for index, (tag, inside) in enumerate(zip(tags, in_tag)) if inside and "'" in tag}
+    if quoted:
+        out = _double_quoted(out, nonce, quoted)
     out = _PLACEHOLDER.sub(lambda m: tags[int(m.group(2))] if m.group(1) == nonce else m.group(0), out)
     html = f"{doctype}\n{_collapse_style_whitespace(out)}"
     return html, _page(root, body, html, [_as_parsed(tag, inside) for tag, inside in zip(tags, in_tag)], nonce)
+
+
+def _double_quoted(out: str, nonce: str, indices: set[int]) -> str:
+    """Each attribute holding the placeholder of one of `indices` (tags with a ' in them, such as Brevo's
+    `default:'there'`), quoted with " rather than the ' lxml chose for a value holding ": else the tag, put
+    back, would end the attribute. Its " are written &quot;, which reads the same."""
+    pieces, done = [], 0
+    for placeholder in _PLACEHOLDER.finditer(out):
+        if placeholder.group(1) != nonce or int(placeholder.group(2)) not in indices or placeholder.start() < done:
+            continue
+        # lxml writes < and > in an attribute as &lt; and &gt;: the last < is the start of this tag.
+        for attribute in _ATTRIBUTE.finditer(out, out.rfind("<", 0, placeholder.start())):
+            if attribute.start(1) > placeholder.start():
+                break
+            value = attribute.group(1)
+            if value[0] == "'" and placeholder.end() < attribute.end(1):
+                pieces += [out[done:attribute.start(1)], '"', value[1:-1].replace('"', "&quot;"), '"']
+                done = attribute.end(1)
+                break
+    return "".join(pieces) + out[done:]
+
+
+_ATTRIBUTE = re.compile(r"""\s[^\s=>]+=("[^"]*"|'[^']*')""")
 
 
 def _page(root, parsed: str, html: str, read: list[str | None], nonce: str):

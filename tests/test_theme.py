@@ -472,3 +472,19 @@ def test_theme_copy_with_a_misspelt_theme_in_digest_toml_copies_nothing_and_says
                              "are default, plain; or give a theme folder's path\n")
     assert not (newsletter.root / "templates").exists()
     assert run("theme", "copy", "plain", cwd=newsletter.root).exit_code == 0  # named on the command line: copied
+
+
+def test_a_merge_tag_with_a_quote_in_an_attribute_quoted_with_it_is_sent_whole(newsletter):
+    """lxml quotes a value holding " with ': Brevo's first name (default:'there'), put back in such an alt
+    text, would end it. The attribute is written with " instead, and the email reads as built."""
+    from digest.page import parse_html
+
+    own(newsletter, "email.mjml.j2", '{% extends "default/email.mjml.j2" %}\n{% block entry scoped %}\n'
+        '<mj-section><mj-column><mj-image src="{{ entry.logo.url }}" alt="{{ entry.logo.alt }}, for '
+        '{{ tags.first_name }}" width="200px" /><mj-text><p>{{ entry.title }}</p></mj-text></mj-column></mj-section>\n'
+        "{% endblock %}\n")
+    newsletter.write_issue(newsletter.issue.read_text().replace("institution: ", 'institution: The "Test" ', 1))
+    result = digest.build(newsletter.issue, platform="brevo")
+    alts = [img.attrs.get("alt", "") for img in parse_html(result.html).images]
+    assert any(alt.startswith('The "Test"') and alt.endswith("for {{ contact.FIRSTNAME|default:'there' }}") for alt in alts), alts
+    assert result.page == parse_html(result.html)
