@@ -83,10 +83,7 @@ def keep_compiled_regexes() -> None:
     folder = cache_folder("regex")
     if folder is None:
         return
-    path = folder / f"{sys.implementation.cache_tag}-{sys.hexversion:x}-{_sre.MAGIC}.marshal"
-    generation, table, last_used = _load(path, "patterns")
-    used: set = set()
-    added: set = set()
+    kept = _Kept(folder / f"{sys.implementation.cache_tag}-{sys.hexversion:x}-{_sre.MAGIC}.marshal", "patterns")
     original = _compiler.compile
     recorder = _compiler._sre = _Recorder(_sre, threading.local())
 
@@ -94,27 +91,24 @@ def keep_compiled_regexes() -> None:
         if type(pattern) not in (str, bytes) or flags & re.DEBUG:
             return original(pattern, flags)
         key = (type(pattern) is bytes, pattern, int(flags))  # "a" and b"a" hash alike: the type keeps them apart
-        made = table.get(key)
+        made = kept.table.get(key)
         if made is not None:
             try:
                 compiled = _sre.compile(pattern, *made)
-                used.add(key)
+                kept.used.add(key)
                 return compiled
             except Exception:  # not what this Python makes: compiled below instead
-                table.pop(key, None)
+                kept.table.pop(key, None)
         recorder.made.args = None
         compiled = original(pattern, flags)
         args = recorder.made.args
-        if args is not None and args[0] is pattern and len(added) < LIMIT:
+        if args is not None and args[0] is pattern:
             _, flags_made, code, *rest = args
-            table[key] = (int(flags_made), [int(op) for op in code], *rest)
-            used.add(key)
-            added.add(key)
+            kept.add(key, (int(flags_made), [int(op) for op in code], *rest))
         return compiled
 
     compile.kept_by_digest = True
     _compiler.compile = compile
-    _save_when_done(path, "patterns", generation, table, last_used, used, added)
 
 
 def keep_dataclass_code() -> None:
@@ -135,65 +129,67 @@ def keep_dataclass_code() -> None:
         return
     from importlib.util import MAGIC_NUMBER  # what a .pyc is keyed by: the bytecode's format
 
-    path = folder / f"dataclasses-{sys.implementation.cache_tag}-{sys.hexversion:x}-{MAGIC_NUMBER.hex()}.marshal"
-    generation, table, last_used = _load(path, "code")
-    used: set = set()
-    added: set = set()
+    kept = _Kept(folder / f"dataclasses-{sys.implementation.cache_tag}-{sys.hexversion:x}-{MAGIC_NUMBER.hex()}.marshal",
+                 "code")
 
     def exec(source, globals=None, locals=None):  # noqa: A001 - dataclasses' name for it
         if type(source) is str:
-            code = table.get(source)
+            code = kept.table.get(source)
             if type(code) is not CodeType:  # not kept yet (or, from a file not of ours, not code)
                 # dont_inherit: compiled as dataclasses would, without this module's `from __future__` imports
                 code = compile(source, "<string>", "exec", dont_inherit=True)
-                if len(added) < LIMIT:
-                    table[source] = code
-                    added.add(source)
-            used.add(source)
+                kept.add(source, code)
+            kept.used.add(source)
             source = code
         return builtins.exec(source, globals, locals)
 
     exec.kept_by_digest = True
     dataclasses.exec = exec  # a global of the module: found before the builtin
-    _save_when_done(path, "code", generation, table, last_used, used, added)
 
 
-def _save_when_done(path: Path, name: str, generation: int, table: dict, last_used: dict, used: set, added: set) -> None:
-    def save():
+class _Kept:
+    """One file of compiled forms by key (`table`), read when made, written when the process ends if the
+    run compiled something new. `used`: the keys this run used."""
+
+    def __init__(self, path: Path, name: str):
+        import atexit
+        import marshal
+
+        self.path, self.name = path, name
+        self.used: set = set()
+        self.added: set = set()
+        try:
+            saved = marshal.loads(read_kept(path))
+            self.generation = int(saved["generation"])
+            self.table = {key: made for key, (_, made) in saved[name].items()}
+            self.last_used = {key: last for key, (last, _) in saved[name].items()}  # the generation each was
+        except Exception:  # none yet, or sealed by another format: made again
+            self.generation, self.table, self.last_used = 0, {}, {}
+        atexit.register(self.save)
+
+    def add(self, key, made) -> None:
+        """`made`, compiled in this run for `key`: kept, unless this run has added LIMIT already."""
+        self.used.add(key)
+        if len(self.added) < LIMIT:
+            self.table[key] = made
+            self.added.add(key)
+
+    def save(self) -> None:
         # Only a run that compiled something writes. Some keys are new every run (markdown-it joins a set of
         # characters into a pattern, in the order of that run's string hashes): what no run has used for RUNS
         # writes is let go, so they never pile up.
-        if not added:
+        if not self.added:
             return
         import marshal
 
-        now = generation + 1
+        now = self.generation + 1
         # Copies first: a daemon thread may still be compiling while the process exits.
-        current, seen = dict(table), set(used)
+        current, seen, last_used = dict(self.table), set(self.used), self.last_used
         kept = {key: (now if key in seen else last_used.get(key, now), made)  # get: added as the copies were made
                 for key, made in current.items() if key in seen or last_used.get(key, -1) > now - RUNS}
         if len(kept) > LIMIT:
             kept = {key: (now, current[key]) for key in seen if key in current}
-        keep(path, marshal.dumps({"generation": now, name: kept}))
-
-    import atexit
-
-    atexit.register(save)
-
-
-def _load(path: Path, name: str) -> tuple[int, dict, dict]:
-    """The file's generation, what it keeps under `name` (compiled forms by key), and the generation each
-    was last used in."""
-    import marshal
-
-    payload = read_kept(path)
-    try:
-        saved = marshal.loads(payload)
-        kept = saved[name]
-        return (int(saved["generation"]), {key: made for key, (_, made) in kept.items()},
-                {key: last for key, (last, _) in kept.items()})
-    except Exception:  # none yet, or sealed by another format: made again
-        return 0, {}, {}
+        keep(self.path, marshal.dumps({"generation": now, self.name: kept}))
 
 
 class _Recorder:

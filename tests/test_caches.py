@@ -233,7 +233,8 @@ def test_a_key_added_while_the_tables_are_copied_at_exit_is_kept(tmp_path, monke
     saves = []
     monkeypatch.setattr(atexit, "register", saves.append)
     path = tmp_path / "kept.marshal"
-    caches._save_when_done(path, "code", 0, {"a": 1, "b": 2}, {}, {"a"}, {"a"})
+    kept = caches._Kept(path, "code")
+    kept.table, kept.used, kept.added = {"a": 1, "b": 2}, {"a"}, {"a"}
     saves[0]()
     assert marshal.loads(caches.read_kept(path))["code"] == {"a": (1, 1), "b": (1, 2)}
 
