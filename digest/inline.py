@@ -418,7 +418,7 @@ def inline_with_page(html: str, css: str):
     quoted = {index for index, (tag, inside) in enumerate(zip(tags, in_tag)) if inside and "'" in tag}
     if quoted:
         out = _double_quoted(out, nonce, quoted)
-    out = _PLACEHOLDER.sub(lambda m: tags[int(m.group(2))] if m.group(1) == nonce else m.group(0), out)
+    out = _filled(out, nonce, tags)
     html = f"{doctype}\n{_collapse_style_whitespace(out)}"
     return html, _page(root, body, html, [_as_parsed(tag, inside) for tag, inside in zip(tags, in_tag)], nonce)
 
@@ -465,10 +465,13 @@ def _page(root, parsed: str, html: str, read: list[str | None], nonce: str):
             or not all(_URI_AS_IS.fullmatch(value) for value in root.xpath("//@href|//@src|//@action|//a/@name")):
         return parse_html(html)
 
-    def shown(text: str) -> str:
-        return _PLACEHOLDER.sub(lambda m: read[int(m.group(2))] if m.group(1) == nonce else m.group(0), text)
+    offset = html.count("\n", 0, html.find("<body")) + 1 - body.sourceline
+    return page_of(root, lambda text: _filled(text, nonce, read), offset)
 
-    return page_of(root, shown, html.count("\n", 0, html.find("<body")) + 1 - body.sourceline)
+
+def _filled(text: str, nonce: str, values: list) -> str:
+    """`text` with each of this run's placeholders replaced by its value (a merge tag, or how it reads)."""
+    return _PLACEHOLDER.sub(lambda m: values[int(m.group(2))] if m.group(1) == nonce else m.group(0), text)
 
 
 def _as_parsed(tag: str, in_attribute: bool) -> str | None:
