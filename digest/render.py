@@ -81,9 +81,9 @@ def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
     """Templates are looked up in `dirs` (the newsletter's templates/, then its theme), and the built-in themes
     by prefix, "default/email.mjml.j2", as Pelican's "!simple/": a newsletter's email.mjml.j2 extends the
     built-in one by that name, never itself. The prefix comes first so that it always means the built-in theme."""
-    builtin = jinja2.PrefixLoader({name: jinja2.FileSystemLoader(str(folder)) for name, folder in builtin_themes().items()})
+    builtin = jinja2.PrefixLoader({name: Utf8Loader(str(folder)) for name, folder in builtin_themes().items()})
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([builtin, jinja2.FileSystemLoader([str(d) for d in dirs])]),
+        loader=jinja2.ChoiceLoader([builtin, Utf8Loader([str(d) for d in dirs])]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "mjml.j2", "html", "html.j2"), default=False),
         undefined=jinja2.StrictUndefined,  # a misspelt name in a restyled theme is an error, not a blank
         keep_trailing_newline=True,
@@ -96,6 +96,23 @@ def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
     env.filters["longdate"] = longdate
     env.digest_folders = (*(d.resolve() for d in dirs), BUILTIN)  # where a template's file can be, for errors
     return env
+
+
+class Utf8Loader(jinja2.FileSystemLoader):
+    """Templates from folders, as UTF-8 like every file digest reads: a template saved in another encoding is
+    a BuildError naming its file and line, where Jinja would raise UnicodeDecodeError, which names neither."""
+
+    def get_source(self, environment, template):
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError:
+            from digest.files import decode
+
+            for folder in self.searchpath:  # the file Jinja found: the first of that name, as it looks
+                path = Path(folder, *jinja2.loaders.split_template_path(template))
+                if path.is_file():
+                    decode(path.read_bytes(), path, BuildError)
+            raise
 
 
 def bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -139,6 +156,8 @@ def render_template(env: jinja2.Environment, name: str, context: dict) -> str:
     """Template `name` filled with `context`; any mistake in a theme is a BuildError naming its file and line."""
     try:
         return env.get_template(name).render(context)
+    except BuildError:  # a template that is not UTF-8 (see Utf8Loader), named already
+        raise
     except jinja2.TemplateSyntaxError as exc:  # unknown filters and tests too: they fail to compile
         raise BuildError(f"template error: {exc.message}", exc.filename or name, exc.lineno) from None
     except RecursionError:

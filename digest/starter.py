@@ -24,9 +24,9 @@ def render_starter(template: str, theme_dirs: tuple[Path, ...] = (), **context) 
     import jinja2
 
     from digest.exceptions import BuildError
-    from digest.render import bytecode_cache
+    from digest.render import Utf8Loader, bytecode_cache
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in starter_dirs(theme_dirs)]),
+    env = jinja2.Environment(loader=Utf8Loader([str(d) for d in starter_dirs(theme_dirs)]),
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False,
                              bytecode_cache=bytecode_cache())
     # A JSON string is a valid double-quoted string in both TOML and YAML, whatever the editor typed.

@@ -129,6 +129,33 @@ def test_a_loop_through_includes_names_where_it_closes(newsletter):
     assert caught.value.problem.startswith("template error: includes 'email.txt.j2', which leads back to itself")
 
 
+@pytest.mark.parametrize("name, data, line, problem", [
+    ("email.txt.j2", '{% extends "default/email.txt.j2" %}\n{% block outro %}caf\xe9{% endblock %}\n'.encode("latin-1"),
+     2, "is not UTF-8 text: save it as UTF-8 in your editor"),
+    ("email.mjml.j2", '{% extends "default/email.mjml.j2" %}\n'.encode("utf-16"), None,
+     "is UTF-16 text: save it as UTF-8 in your editor"),
+    ("part.j2", "ok\n\ncaf\xe9\n".encode("cp1252"), 3, "is not UTF-8 text: save it as UTF-8 in your editor"),
+    ("new/issue.yaml.j2", "subject: caf\xe9\n".encode("latin-1"), 1, "is not UTF-8 text: save it as UTF-8 in your editor"),
+])
+def test_a_template_not_saved_as_utf8_is_one_line_naming_it(newsletter, name, data, line, problem):
+    # Jinja raises UnicodeDecodeError, which names no file: a Windows editor saving "ANSI" made a traceback.
+    own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n'
+        "{% block outro %}{% include 'part.j2' %}{% endblock %}\n")
+    own(newsletter, "part.j2", "ok\n")
+    path = newsletter.root / "templates" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    command = ["new", "--date", "2024-07-01"] if name.startswith("new/") else ["build", "issues/test-issue.yaml"]
+    process = subprocess.run([sys.executable, "-m", "digest", *command], capture_output=True, text=True, cwd=newsletter.root)
+    assert process.returncode == 1 and "Traceback" not in process.stderr
+    place = f"templates/{name}:{line}:" if line else f"templates/{name}:"
+    assert process.stderr == f"{place} {problem}\n"
+    if not name.startswith("new/"):
+        with pytest.raises(BuildError) as caught:
+            digest.build(newsletter.issue)
+        assert (Path(caught.value.path), caught.value.line, caught.value.problem) == (path, line, problem)
+
+
 @pytest.mark.parametrize("line, problem", [
     ("{% if %}", "template error: Expected an expression, got 'end of statement block'"),
     ("{{ newsletter.nope }}", "template error: Newsletter has no attribute 'nope'"),
