@@ -224,6 +224,18 @@ def test_editor_text_the_platform_would_run_as_code_is_refused(platform, words, 
     assert words.strip("`") in (folder / "email.txt").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("platform", [name for name, tags in PLATFORMS.items() if tags.first_name])
+def test_the_platform_s_own_first_name_tag_typed_into_a_field_is_refused(platform, newsletter, tmp_path):
+    # Escaped as every typed text is, a quote in it becomes &#39; or &#34; (Brevo's default:'there'): code the
+    # platform cannot run. The greeting's {first_name} is the way to a reader's name, on every platform.
+    tag = PLATFORMS[platform].first_name
+    newsletter.issue.write_text(newsletter.issue.read_text(encoding="utf-8").replace(
+        "title: A trial of something", f"title: 'Hello {tag.replace(chr(39), chr(39) * 2)}, a trial'"), encoding="utf-8")
+    result, folder = build(newsletter, tmp_path, platform, None)
+    assert result.exit_code == 1 and not folder.exists()
+    assert f"test-issue.yaml:8: entries[1].title: error: {tag!r}: {platform} would read this as its own template code" in result.output
+
+
 def test_template_code_in_digest_toml_is_found_there(newsletter, tmp_path):
     newsletter.config.write_text(newsletter.config.read_text(encoding="utf-8").replace(
         'organisation = "Test Org"', 'organisation = "Test {{ Org }}"'), encoding="utf-8")
