@@ -231,7 +231,7 @@ SAMPLE_LINK = "#"
 def with_sample_values(result):
     """The email (a digest.model.Result) as one subscriber reads it: the platform's tags filled with sample
     values (a first name, the preheader, the settings' address, links that go nowhere), with a one-line
-    banner saying so, in the HTML and in both forms of the text part. For test copies only: the platform
+    banner saying so, in the HTML, in both forms of the text part and in the subject. For test copies only: the platform
     fills in the real values when it sends."""
     import dataclasses
     import html as html_lib
@@ -262,9 +262,14 @@ def with_sample_values(result):
     end = head.end() if head else 0
     html = html[:end] + banner + html[end:]
 
-    def filled(text: str) -> str:
+    def plain(text: str) -> str:
         for tag, value in ordered:
             text = text.replace(tag, value)
-        return f"[{note}]\n\n{text}"
+        return text
 
-    return dataclasses.replace(result, html=html, text=filled(result.text), flowed=filled(result.flowed) if result.flowed else "")
+    def filled(text: str) -> str:
+        return f"[{note}]\n\n{plain(text)}"
+
+    issue = dataclasses.replace(result.issue, subject=plain(result.issue.subject))  # the Subject header's, too
+    return dataclasses.replace(result, issue=issue, html=html, text=filled(result.text),
+                               flowed=filled(result.flowed) if result.flowed else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -291,3 +292,16 @@ def test_a_mailchimp_test_copy_reads_as_a_subscriber_would(built, tmp_path, smtp
     assert hidden.split(">", 1)[1].startswith("A preheader that is long enough to pass the checks we run.")
     assert "1 Test Street, Testville" in html
     assert 'href="#"' in html and "Unsubscribe: #" in text
+
+
+def test_the_test_copy_s_subject_is_filled_like_its_body(built, tmp_path, smtp_server):
+    # Only with --force (a typed tag is a template-code error), but then the Subject must read as the body does.
+    built.issue.write_text(re.sub(r"(?m)^subject: (.*)$", r"subject: '*|FNAME|*, \1'", built.issue.read_text(encoding="utf-8")),
+                           encoding="utf-8")
+    server = smtp_server()
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--platform", "mailchimp", "--force")
+    assert result.exit_code == 0, result.output
+    message, (text, html) = parts(server.received[0][2])
+    assert message["Subject"].startswith("Alex, ") and "<title>Alex, " in html
+    send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--platform", "mailchimp", "--force", "--raw")
+    assert parts(server.received[1][2])[0]["Subject"].startswith("*|FNAME|*, ")
