@@ -133,6 +133,8 @@ def _toml_lines(text: str) -> SourceMap:
     closing, depth = None, 0  # inside a multi-line string (its delimiter), or a multi-line array
     for number, line in enumerate(text.splitlines(), 1):
         if closing is not None:
+            if closing == '"""' and "\\" in line:  # an escape: "\n" adds a line, a "\" at the end joins two
+                values[key] = (values[key][0], False)
             if closing in line:
                 closing = None
             continue
@@ -150,14 +152,14 @@ def _toml_lines(text: str) -> SourceMap:
         elif pair := re.match(r"""(["']?)([\w.-]+)\1\s*=\s*(.*)""", stripped):
             key, value = table + pair.group(2), pair.group(3)
             keys[key] = number
-            values[key] = (number, True)
+            values[key] = (number, not (value.startswith('"') and "\\" in value))
             if value.startswith("{"):  # an inline table holds its keys on this line
                 for sub in re.findall(r"""[{,]\s*["']?([\w-]+)["']?\s*=""", value):
                     keys[f"{key}.{sub}"] = number
             for quote in ('"""', "'''"):
                 if value.startswith(quote) and quote not in value[3:]:
                     closing = quote
-                    values[key] = (number + 1, True) if not value[3:].strip() else (number, True)
+                    values[key] = (number + (not value[3:].strip()), values[key][1])
             if closing is None:
                 depth = max(_depth(value), 0)
     return SourceMap(None, keys, values)

@@ -49,13 +49,22 @@ class SourceMap:
     # field -> (line where the value's text starts, whether each line of the text is a line of the file:
     # true of a `|` block or a one-line value, not of YAML text folded from several lines)
     values: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    # field -> (index in the text, line of the file) where each line of the file that a value's text goes on
+    # to starts: for text folded from several lines (`>`, quotes), whose line breaks are not the file's
+    folds: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     urls: dict[str, tuple[str, int]] = field(default_factory=dict)  # an address typed in the file -> (field, line)
 
     def line(self, name: str) -> int | None:
         return self.keys.get(name)
 
-    def line_at(self, name: str, offset: int = 0) -> int | None:
-        """The line of the `offset`-th line (from 0) of field `name`'s text."""
+    def line_at(self, name: str, offset: int = 0, text: str | None = None) -> int | None:
+        """The line of the `offset`-th line (from 0) of field `name`'s text; `text`, that text, places a line of
+        a folded one exactly."""
+        if name in self.folds and text is not None:
+            index = 0
+            for _ in range(offset):
+                index = text.find("\n", index) + 1 or len(text)
+            return self.line_in(name, text, index)
         if name not in self.values:
             return self.keys.get(name)
         first, exact = self.values[name]
@@ -63,6 +72,8 @@ class SourceMap:
 
     def line_in(self, name: str, text: str, index: int) -> int | None:
         """The line of `text[index]`, where `text` is the value of field `name`."""
+        if name in self.folds:
+            return next(line for start, line in reversed(self.folds[name]) if start <= index or start == 0)
         return self.line_at(name, text.count("\n", 0, index))
 
 

@@ -175,6 +175,8 @@ class _IssueReader:
                 # A `|` block's lines are the file's lines; a value folded from several lines is not.
                 literal = value.style == "|" or value.start_mark.line == value.end_mark.line
                 self.source.values[label] = (_line(value) + (value.style in ("|", ">")), literal)
+                if not literal:
+                    self.source.folds[label] = _folds(value, self.lines)
         for name, required in spec.items():
             if required and name not in fields:
                 needed = ", ".join(n for n, r in spec.items() if r)
@@ -235,9 +237,11 @@ class _IssueReader:
         try:
             text = render(source)
         except MarkdownLinkError as exc:
-            raise self.error(self.source.line_at(label, exc.line_offset), label, exc.problem) from None
+            raise self.error(self.source.line_at(label, exc.line_offset, source), label, exc.problem) from None
         for _, href, offset in text.links:
-            self.note_url(href, label, self.source.line_at(label, offset))
+            # Markdown counts lines; in text folded from several, the address itself says which line it is on.
+            at = source.find(href) if label in self.source.folds else -1
+            self.note_url(href, label, self.source.line_in(label, source, at) if at >= 0 else self.source.line_at(label, offset, source))
         return text
 
     def note_url(self, url: str, field: str, line: int | None) -> None:
@@ -345,6 +349,25 @@ def _kind(where: str) -> str:
 def _char_at(text: str, line: int, column: int) -> str:
     lines = text.splitlines()
     return lines[line][column : column + 1] if line < len(lines) else ""
+
+
+def _folds(node: yaml.ScalarNode, lines: list[str]) -> tuple[tuple[int, int], ...]:
+    """(index in the value's text, line) where each line of the file a folded or quoted value goes on to
+    starts, found by its words in the text, in order: YAML joins those lines with a space and keeps their
+    words as typed (a line with an escape, `\\"`, is not found and reads as the line before it)."""
+    text = node.value.strip()  # as the reader keeps it
+    first = node.start_mark.line + (node.style == ">")  # a `>` block starts on the line after its key
+    folds, cursor = [(0, first + 1)], 0
+    last = node.end_mark.line - (node.end_mark.column == 0)  # a block ends at the start of the line after it
+    for number in range(first + 1, min(last + 1, len(lines))):
+        words = lines[number].strip()
+        if number == node.end_mark.line and node.style in ("'", '"'):
+            words = words[: words.rfind(node.style)].rstrip()  # the closing quote, and what may follow it
+        found = text.find(words, cursor) if words else -1
+        if found > 0:
+            folds.append((found, number + 1))
+            cursor = found + len(words)
+    return tuple(folds)
 
 
 def _line(node: yaml.Node) -> int:

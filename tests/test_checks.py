@@ -395,3 +395,37 @@ def test_a_placeholder_is_found_on_its_own_field_s_line(newsletter):
     source = text.splitlines()
     assert ("entries[2].summary", source.index("      More }} here.") + 1) in hits
     assert ("entries[2].title", source.index("    title: Sets {{ and }} in maths") + 1) in hits
+
+
+# --- lines of text folded from several lines ------------------------------------------------------------
+
+@pytest.mark.parametrize("intro", [
+    ">\n  Welcome to this month's\n  news, TODO here,\n  see http://www.example.net/x\n  and more words.\n",
+    '"Welcome to this month\'s\n  news, TODO here,\n  see http://www.example.net/x\n  and more words."\n',
+    "'Welcome to this month''s\n  news, TODO here,\n  see http://www.example.net/x\n  and more words.'\n",
+    "Welcome to this month's\n  news, TODO here,\n  see http://www.example.net/x\n  and more words.\n",
+])
+def test_a_finding_in_text_folded_from_several_lines_names_the_line_it_is_on(newsletter, intro):
+    # YAML joins the lines of `>` and quoted text with spaces: counting line breaks in it put all on the first.
+    text = issue(intro=intro)
+    lines = text.splitlines()
+    found = {f.id: f.line for f in run(newsletter, text)}
+    assert lines[found["placeholder"] - 1].strip() == "news, TODO here,"
+    assert lines[found["link-http"] - 1].strip() == "see http://www.example.net/x"
+
+
+def test_starter_text_names_the_line_it_is_on(newsletter):
+    text = issue(intro="|\n  Our own words.\n\n  More of ours.\n\n  Write the introduction here.\n")
+    [finding] = [f for f in run(newsletter, text) if f.id == "starter-text"]
+    assert text.splitlines()[finding.line - 1].strip() == "Write the introduction here."
+
+
+@pytest.mark.parametrize("footer, first", [
+    ('"line one\\nline two\\nline three TODO"', "footer = "),
+    ('"""\nline one \\\n  line two \\\n  line three TODO"""', "line one"),
+])
+def test_a_digest_toml_string_with_escapes_is_placed_on_its_first_line_never_past_the_file(newsletter, footer, first):
+    config = newsletter.config.read_text(encoding="utf-8").replace("\n\n[[social]]", f"\nfooter = {footer}\n\n[[social]]", 1)
+    newsletter.config.write_text(config, encoding="utf-8")
+    [finding] = [f for f in run(newsletter) if f.id == "placeholder"]
+    assert config.splitlines()[finding.line - 1].startswith(first)

@@ -115,7 +115,7 @@ def check_starter_text(result: Result) -> list[Finding]:
             found = _starter_in(text, values, sentences)
             if found is not None:
                 findings.append(Finding("starter-text", ERROR, f"{found!r} is the starter file's sample text: "
-                                        "replace it with your own", **source(result, field, text, 0)))
+                                        "replace it with your own", **source(result, field, text, _start_of(found, text))))
     for entry in result.issue.entries:
         if entry.link.rstrip("/") in links:
             # The starter's link is the registry's home page: as a "Find out more" button it leads nowhere useful.
@@ -140,6 +140,16 @@ def _starter_in(text: str, values: frozenset[str], sentences: tuple[str, ...]) -
     if plain in values:
         return text
     return next((sentence for sentence in sentences if sentence in plain), None)
+
+
+def _start_of(found: str, text: str) -> int:
+    """Where in `text` the starter's sentence `found` (as `_plain` has it) starts: its first words, whatever
+    marks and spaces stand between them. 0 where they are not found as such."""
+    if found == text:
+        return 0
+    words = found.split()[:4]
+    match = re.search(r"\W+".join(map(re.escape, words)), text, re.IGNORECASE) if words else None
+    return match.start() if match else 0
 
 
 _QUOTES_AND_MARKS = "“”\"‘’'*_"
