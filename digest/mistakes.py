@@ -367,9 +367,9 @@ def toml_mistake(text: str, message: str, line: int | None) -> Mistake | None:
         head = source.strip()
         if ":" in head.split('"')[0]:
             key_text, _, rest = head.partition(":")
-            return at(line, f"write settings with '=', not ':': {key_text.strip()} = {rest.strip()}")
+            return at(line, f"write settings with '=', not ':': {key_text.strip()} = {_toml_ready(rest)}")
         key_text, _, rest = head.partition(" ")
-        return at(line, f"put '=' between the setting's name and its value: {key_text} = {rest.strip()}")
+        return at(line, f"put '=' between the setting's name and its value: {key_text} = {_toml_ready(rest)}")
     if message.startswith("Unescaped '\\'"):
         return at(line, "a \\ inside double quotes starts an escape: write paths with / (\"images/logo.png\"), "
                         "or put the value in single quotes")
@@ -380,6 +380,19 @@ def toml_mistake(text: str, message: str, line: int | None) -> Mistake | None:
     if message.startswith("Expected newline or end of document after a statement"):
         return at(line, "one setting a line, and nothing after its value but a # note")
     return None
+
+
+def _toml_ready(value: str) -> str:
+    """`value` as the fix should write it: as typed where TOML reads it so (a number, "text", [a list]),
+    else as text in quotes (name: Trial Watch -> name = "Trial Watch"), so the fix is not the next mistake."""
+    import tomllib
+
+    value = value.strip()
+    try:
+        tomllib.loads(f"x = {value}")
+        return value
+    except tomllib.TOMLDecodeError:
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _first_word(line: str) -> str | None:

@@ -213,6 +213,12 @@ TOML_MISTAKES = {
     "a colon for '='": (
         ('name = "Test News"', 'name: "Test News"'),
         "1: name: write settings with '=', not ':': name = \"Test News\""),
+    "a colon for '=', and no quotes": (
+        ('name = "Test News"', "name: Test News"),
+        "1: name: write settings with '=', not ':': name = \"Test News\""),
+    "a colon for '=' before a number": (
+        ('name = "Test News"', 'name = "Test News"\nwidth: 600'),
+        "2: width: write settings with '=', not ':': width = 600"),
     "no '='": (
         ('name = "Test News"', 'name "Test News"'),
         "1: name: put '=' between the setting's name and its value: name = \"Test News\""),
