@@ -88,6 +88,15 @@ def test_an_issue_that_cannot_be_read_is_a_finding_and_the_others_are_still_chec
     assert "Checked 2 issues: 1 error, 1 warning." in result.stdout
 
 
+def test_an_issue_that_cannot_be_read_is_reported_under_the_settings_platform(newsletter):
+    newsletter.config.write_text('platform = "mailchimp"\n' + newsletter.config.read_text(encoding="utf-8"), encoding="utf-8")
+    newsletter.write_issue("subject: one\nsubject: two\n")
+    [report] = json.loads(invoke("check", "--format", "json", newsletter.issue).stdout)["issues"]
+    assert report["platform"] == "mailchimp" and report["findings"][0]["id"] == "build-error"
+    [report] = json.loads(invoke("check", "--format", "json", "--platform", "brevo", newsletter.issue).stdout)["issues"]
+    assert report["platform"] == "brevo"
+
+
 @pytest.mark.parametrize("args", [["check"], ["check", "--format", "xml", str(SAMPLE_ISSUE)]])
 def test_bad_usage_exits_2(args):
     result = invoke(*args)

@@ -10,6 +10,7 @@ import click
 
 import digest
 from digest.commands.report import Report, as_json, format_finding, summary
+from digest.config import settings_for
 from digest.exceptions import DigestError, IssueError, OptionError
 from digest.files import expand_folders
 from digest.model import ERROR, WARNING, Finding
@@ -21,14 +22,17 @@ def check(issue_paths: list[Path], config_path: Path | None, fmt: str = "text", 
     reports, built = [], []
     issue_paths = expand_folders(issue_paths, IssueError)
     for path in issue_paths:
+        newsletter = None
         try:
-            result = digest.build(path, config=config_path, platform=platform)
+            # Read first, so that an issue that cannot be built is still reported under the settings' platform.
+            newsletter = settings_for(path, config_path, platform=platform)
+            result = digest.build(path, config=newsletter)
         except OptionError:
             raise  # a bad flag is the same for every issue: one line, not one finding each
         except DigestError as exc:
             # An issue that cannot be built is one finding among the others: the rest still get checked.
             finding = Finding("build-error", ERROR, exc.problem, exc.path if exc.path is not None else path, exc.line, exc.field)
-            reports.append(Report(path, platform or "generic", [finding]))
+            reports.append(Report(path, newsletter.platform if newsletter else platform or "generic", [finding]))
             continue
         report = Report(path, result.platform, list(result.findings))
         reports.append(report)
