@@ -245,7 +245,11 @@ class _IssueReader:
         return text
 
     def note_url(self, url: str, field: str, line: int | None) -> None:
-        self.source.urls.setdefault(url, (field, line))
+        # An address typed twice is known by its first place in the file, which readers meet first: the
+        # entries are read before the intro above them.
+        known = self.source.urls.get(url)
+        if known is None or line is not None and (known[1] is None or line < known[1]):
+            self.source.urls[url] = (field, line)
 
     def greeting(self, fields) -> str:
         """One line above the intro, e.g. "Dear {first_name},": {first_name} is the only placeholder."""

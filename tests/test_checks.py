@@ -429,3 +429,11 @@ def test_a_digest_toml_string_with_escapes_is_placed_on_its_first_line_never_pas
     newsletter.config.write_text(config, encoding="utf-8")
     [finding] = [f for f in run(newsletter) if f.id == "placeholder"]
     assert config.splitlines()[finding.line - 1].startswith(first)
+
+
+def test_an_address_typed_twice_is_reported_at_its_first_place_in_the_file(newsletter):
+    # The reader reads the entries before the intro above them; the finding names where readers meet it first.
+    text = issue(intro="Welcome, see http://www.testnews.example/x for more.",
+                 entries="\n" + ENTRY.replace("Our words.", "More at http://www.testnews.example/x today."))
+    found = {f.id: (f.field, f.line) for f in run(newsletter, text)}
+    assert found["link-http"] == found["link-duplicate"] == ("intro", 4)
