@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -401,3 +402,31 @@ def test_the_page_files_ship_in_the_wheel(tmp_path):
     names = zipfile.ZipFile(next(wheel)).namelist()
     for name, _ in PAGE_FILES.values():
         assert f"digest/preview/page/{name}" in names
+
+
+def test_a_templates_folder_made_while_the_preview_runs_is_followed(newsletter):
+    # The theme's folders were found once at the start: a templates/ made later (by hand, or by `digest theme
+    # copy` in another terminal) was never watched, and the page no longer showed what `digest build` writes.
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        theme = newsletter.root / "templates"
+        theme.mkdir()
+        (theme / "email.txt.j2").write_text("First: {{ issue.subject }}\n")
+        wait_for(lambda: get(server, "/email.txt")[2].startswith(b"First: "))
+        for n in (2, 3):
+            (theme / "email.txt.j2").write_text(f"Save {n}: {{{{ issue.subject }}}}\n")
+            wait_for(lambda: get(server, "/email.txt")[2].startswith(f"Save {n}: ".encode()))
+        shutil.rmtree(theme)
+        wait_for(lambda: get(server, "/email.txt")[2].startswith(b"TEST NEWS"))
+
+
+def test_a_switch_to_another_theme_folder_is_followed(newsletter):
+    from digest.theme import BUILTIN
+
+    mine = newsletter.root / "mine"
+    shutil.copytree(BUILTIN / "plain", mine)
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        newsletter.write_config('theme = "mine"\n' + newsletter.config.read_text())
+        wait_for(lambda: state(server)["email_version"] == 2)
+        for n in (1, 2):
+            (mine / "email.txt.j2").write_text(f"Mine {n}: {{{{ issue.subject }}}}\n")
+            wait_for(lambda: get(server, "/email.txt")[2].startswith(f"Mine {n}: ".encode()))

@@ -14,9 +14,7 @@ from digest.theme import watched_folders
 class Preview:
     def __init__(self, issue_path: Path, config_path: Path):
         self.issue_path, self.config_path = issue_path, config_path
-        self.themes = watched_folders(config_path)  # the theme's folders, which the watch follows too
-        # The only folders a request may read from: the issue's, the newsletter's, and the themes'.
-        self.roots = tuple({p.resolve() for p in (issue_path.parent, config_path.parent, *self.themes)})
+        self.follow_theme()
         self.email = None  # the last good build; kept while a save is broken
         self.frames: dict[str, str] = {}
         self.assets: dict[str, Path] = {}
@@ -69,6 +67,17 @@ class Preview:
                 self._state_json = json.dumps(self._state)
                 self._changed.notify_all()
         return error is None, error or f"Built {where(self.issue_path)} in {elapsed_ms} ms"
+
+    def follow_theme(self) -> bool:
+        """Find the theme's folders again (a templates/ folder made, digest.toml naming another theme);
+        True when they changed, and the watch must follow them."""
+        themes = watched_folders(self.config_path)  # the theme's folders, which the watch follows too
+        if themes == getattr(self, "themes", None):
+            return False
+        self.themes = themes
+        # The only folders a request may read from: the issue's, the newsletter's, and the themes'.
+        self.roots = tuple({p.resolve() for p in (self.issue_path.parent, self.config_path.parent, *themes)})
+        return True
 
     def state_json(self) -> str:
         with self._changed:
