@@ -7,11 +7,14 @@ import errno
 import os
 import stat
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from digest.exceptions import DigestError
 
 MAX_INPUT_BYTES = 1024 * 1024  # an issue with 300 entries is ~200 KB: anything past 1 MB is not an issue
+LOCK_SECONDS = 30.0  # how long a digest command waits for another one writing in the same folder
 STOP_AT_ENV = "DIGEST_STOP_AT"
 
 
@@ -35,7 +38,8 @@ def read_bytes(path: Path, error: type[DigestError] = DigestError, missing: str 
         if not stat.S_ISREG(info.st_mode):
             raise error("is not a regular file (a pipe or a device?)", path)
         if info.st_size > limit:
-            raise error(f"is {size_text(info.st_size)}: digest reads files of at most {size_text(limit)}", path)
+            raise error(f"is {size_text(info.st_size, exact=info.st_size < limit * 1.05)}: digest reads files of at most "
+                        f"{size_text(limit)}", path)
         data = read_up_to(fd, limit + 1)  # it may have grown since fstat
     except OSError as exc:
         raise error(f"cannot be read ({exc.strerror})", path) from None
@@ -83,7 +87,10 @@ def is_utf16(data: bytes) -> bool:
     return len(odds) >= 2 and ((all(evens) and not any(odds)) or (all(odds) and not any(evens)))
 
 
-def size_text(size: int) -> str:
+def size_text(size: int, exact: bool = False) -> str:
+    """`exact`: to the byte, where the size is compared with a limit it would round to."""
+    if exact:
+        return f"{size:,} bytes"
     if size >= 1024 * 1024:
         return f"{size / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
     return f"{size / 1024:.0f} KB"
@@ -119,8 +126,14 @@ def replace_if_unchanged(path: Path, old: bytes, new: bytes, error: type[DigestE
     False, with nothing written, when the file changed since `old` was read (the editor saved it). A symlink
     is written through: its target gets the new text and the link stays. Mode and owner are kept."""
     real = Path(os.path.realpath(path))
+    if len(new) > MAX_INPUT_BYTES:  # else digest would write an issue it then refuses to read
+        raise error(f"would grow to {size_text(len(new), exact=True)}, past the {size_text(MAX_INPUT_BYTES)} digest reads: "
+                    "nothing was written; start a new issue for the rest", path)
     try:
         info = real.stat()
+        # The rename would replace it all the same: an editor's "keep as it is" must stand (root's too).
+        if not os.access(real, os.W_OK) or not info.st_mode & 0o222:
+            raise error("is read-only: nothing was written (make it writable first, if digest may change it)", path)
         staging = _staged(real, new)
     except OSError as exc:
         raise error(f"cannot be written ({exc.strerror})", path) from None
@@ -134,11 +147,18 @@ def replace_if_unchanged(path: Path, old: bytes, new: bytes, error: type[DigestE
                 raise error(f"belongs to another user (uid {info.st_uid}): digest cannot replace it and keep its "
                             "owner; nothing was written", path) from None
         stop_here("edit-swap")
-        # The check and the rename are microseconds apart: the narrowest window a file without locks allows.
         if _current(real) != old:
             return False
-        os.replace(staging, real)
-        staging = None
+        stop_here("edit-compared")
+        # A save landing between that look and the swap must not be lost: the swap is an exchange, and what it
+        # took out is compared again; a save is swapped back in. (A second save within those microseconds
+        # remains: editors take no lock.) Where the system has no exchange, a plain rename.
+        if not exchange(Path(staging), real):
+            os.replace(staging, real)
+            staging = None
+        elif _current(Path(staging)) != old:
+            exchange(Path(staging), real)
+            return False
         fsync_dir(real.parent)
         return True
     except OSError as exc:
@@ -252,3 +272,30 @@ def expand_folders(paths: list[Path], error: type[DigestError] = DigestError) ->
         else:
             issues.append(path)
     return issues
+
+
+@contextmanager
+def taking_turns(folder: Path, error: type[DigestError] = DigestError, who: str = "another digest command"):
+    """Hold `folder` while changing files in it: a second digest writing there waits for its turn (builds into
+    one output folder, trials added to one issue). Editors take no lock: for them, compare-and-swap."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no locks; each swap is still whole
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        give_up = time.monotonic() + LOCK_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                    break  # a file system without locks (some network ones): each swap is still whole
+                if time.monotonic() > give_up:
+                    raise error(f"{who} has been writing here for {LOCK_SECONDS:g} seconds; nothing was written", folder) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -7,20 +7,17 @@ new one. Builds into one output folder take turns, and each clears what an inter
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from digest.exceptions import BuildError
-from digest.files import exchange, fsync_dir, stop_here
+from digest.files import exchange, fsync_dir, stop_here, taking_turns
 from digest.model import Result
 
 FILES = {"email.html": "html", "email.txt": "text", "email.mjml": "mjml"}
-LOCK_SECONDS = 30.0  # how long a build waits for another one writing to the same folder
 
 
 def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = None) -> Path:
@@ -58,7 +55,7 @@ def replacing(target: Path, place: Path):
     in one step when the block ends, removed if it fails. One writer at a time per parent folder; an error
     making the folder names `place`."""
     parent = target.parent
-    with taking_turns(parent):
+    with taking_turns(parent, BuildError, "another digest build"):
         clear_leftovers(parent, target.name)
         try:
             staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".new", dir=parent))
@@ -139,30 +136,3 @@ def clear_leftovers(out_dir: Path, slug: str) -> None:
     for path in out_dir.glob(f".{slug}.*"):
         if ours.fullmatch(path.name) and path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
-
-
-@contextmanager
-def taking_turns(out_dir: Path):
-    """Hold out_dir while writing in it: a second build of the same issue waits, then replaces the first's."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no locks; the swap is still whole
-        yield
-        return
-    fd = os.open(out_dir, os.O_RDONLY)
-    try:
-        give_up = time.monotonic() + LOCK_SECONDS
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
-                    break  # a file system without locks (some network ones): the swap is still whole
-                if time.monotonic() > give_up:
-                    raise BuildError(f"another digest build has been writing here for {LOCK_SECONDS:g} seconds; "
-                                     "nothing was written", out_dir) from None
-                time.sleep(0.02)
-        yield
-    finally:
-        os.close(fd)  # releases the lock

@@ -266,6 +266,75 @@ def test_a_save_between_reading_and_replacing_the_issue_is_kept_and_the_entry_ad
     assert [e.get("nct_id") for e in yaml.safe_load(text)["entries"]] == [None, "NCT03008590"]
 
 
+def test_a_save_between_the_last_look_and_the_swap_is_swapped_back_and_the_entry_added(newsletter, registry):
+    # The narrowest window: digest has compared the file with what it read, and not yet swapped it. A save
+    # there was overwritten; now the swap takes it out, sees it is not what was read, and puts it back.
+    process = subprocess.Popen([sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue", newsletter.issue],
+                               env={**os.environ, **registry.env, "DIGEST_STOP_AT": "edit-compared"}, text=True,
+                               stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    _stopped(process)
+    saved = newsletter.issue.with_name(".saved-by-the-editor")
+    saved.write_text(newsletter.issue.read_text() + EDITOR_LINE)
+    os.replace(saved, newsletter.issue)  # as editors save: a new file renamed over the old
+    os.kill(process.pid, signal.SIGCONT)
+    _stopped(process)  # swapped back, read again, the entries added to the save: at the same point again
+    os.kill(process.pid, signal.SIGCONT)
+    _, stderr = process.communicate(timeout=SECONDS)
+    assert process.returncode == 0, stderr
+    text = newsletter.issue.read_text()
+    assert EDITOR_LINE in text and text.count("nct_id: NCT03008590") == 1
+    assert [p.name for p in newsletter.issue.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_two_trials_added_to_one_issue_at_once_are_both_kept(newsletter, registry):
+    # Each read the issue, added its entry and swapped it in: the second's swap replaced the first's entry.
+    first = subprocess.Popen([sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue", newsletter.issue],
+                             env={**os.environ, **registry.env, "DIGEST_STOP_AT": "edit-compared"}, text=True,
+                             stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    _stopped(first)  # holding its turn, about to swap
+    second = subprocess.Popen([sys.executable, "-m", "digest", "trial", "NCT02806440", "--issue", newsletter.issue],
+                              env={**os.environ, **registry.env}, text=True, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    time.sleep(1)  # the second has its study and waits for its turn
+    assert second.poll() is None
+    os.kill(first.pid, signal.SIGCONT)
+    for process in (first, second):
+        _, stderr = process.communicate(timeout=SECONDS)
+        assert process.returncode == 0, stderr
+    assert [e.get("nct_id") for e in yaml.safe_load(newsletter.issue.read_text())["entries"]] == [None, "NCT03008590", "NCT02806440"]
+
+
+def test_a_file_just_past_the_limit_says_by_how_much(newsletter):
+    from digest.files import MAX_INPUT_BYTES
+
+    newsletter.issue.write_bytes(b"#" * (MAX_INPUT_BYTES + 1000))  # "is 1 MB: … at most 1 MB" said nothing
+    one_line(digest("build", "issues/test-issue.yaml", cwd=newsletter.root),
+             "issues/test-issue.yaml: is 1,049,576 bytes: digest reads files of at most 1 MB")
+
+
+def test_a_read_only_issue_is_not_changed(newsletter, registry):
+    newsletter.issue.chmod(0o444)  # an issue already sent, kept as it went out
+    before = newsletter.issue.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue", newsletter.issue],
+                            env={**os.environ, **registry.env}, capture_output=True, text=True, timeout=SECONDS)
+    assert result.returncode == 1
+    assert result.stderr == (f"{newsletter.issue}: is read-only: nothing was written (make it writable first, if "
+                             "digest may change it)\n")
+    assert newsletter.issue.read_bytes() == before
+
+
+def test_an_issue_is_never_grown_past_what_digest_reads(newsletter, registry):
+    from digest.files import MAX_INPUT_BYTES
+
+    text = newsletter.issue.read_text()
+    newsletter.issue.write_text(text + "#" * (MAX_INPUT_BYTES - len(text.encode()) - 200) + "\n")
+    before = newsletter.issue.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue", newsletter.issue],
+                            env={**os.environ, **registry.env}, capture_output=True, text=True, timeout=SECONDS)
+    assert result.returncode == 1, result.stderr
+    assert "past the 1 MB digest reads: nothing was written; start a new issue for the rest" in result.stderr
+    assert newsletter.issue.read_bytes() == before
+
+
 def test_an_issue_that_keeps_changing_is_left_as_the_editor_saved_it(newsletter, registry):
     process = subprocess.Popen([sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue", newsletter.issue],
                                env={**os.environ, **registry.env, "DIGEST_STOP_AT": "edit-swap"}, text=True,

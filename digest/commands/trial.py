@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -111,22 +112,25 @@ class _Adder:
                 click.echo(render_entries(entries, gap=True), nl=False)
             return
 
-        from digest.files import replace_if_unchanged
+        from digest.files import replace_if_unchanged, taking_turns
         from digest.issue_edit import open_issue
 
-        for _ in range(SAVE_ATTEMPTS):
-            # Read again, and again after each save that comes in between: the file the entries go into is the
-            # editor's latest, and it is replaced only while it still is (compare-and-swap).
-            issue = open_issue(issue_path)
-            entries, messages = _new_entries(made, set(issue.trials), issue_path)
-            if not entries:
-                break
-            text = append_entries(issue, entries, section)
-            if replace_if_unchanged(issue_path, issue.text.encode("utf-8"), text.encode("utf-8"), IssueError):
-                break
-        else:
-            raise IssueError(f"changed {SAVE_ATTEMPTS} times while digest was adding the trials; nothing was written: "
-                             "run digest trial again", issue_path)
+        # One digest at a time changes the issue (two adding trials at once lost each other's entries);
+        # the editor, who takes no turn, is met by compare-and-swap.
+        with taking_turns(Path(os.path.realpath(issue_path)).parent, IssueError):
+            for _ in range(SAVE_ATTEMPTS):
+                # Read again, and again after each save that comes in between: the file the entries go into is
+                # the editor's latest, and it is replaced only while it still is (compare-and-swap).
+                issue = open_issue(issue_path)
+                entries, messages = _new_entries(made, set(issue.trials), issue_path)
+                if not entries:
+                    break
+                text = append_entries(issue, entries, section)
+                if replace_if_unchanged(issue_path, issue.text.encode("utf-8"), text.encode("utf-8"), IssueError):
+                    break
+            else:
+                raise IssueError(f"changed {SAVE_ATTEMPTS} times while digest was adding the trials; nothing was "
+                                 "written: run digest trial again", issue_path)
         for message in messages:
             _warn(message)
         where = f"{issue_path} (section {section!r})" if section else issue_path
