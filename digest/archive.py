@@ -214,14 +214,14 @@ def fingerprint(config_path: Path, issue_paths: list[Path], feed: bool) -> str:
     code = Path(digest.__file__).parent
     for path in sorted(code.rglob("*.py")):  # a digest run from a checkout that has changed since
         stat = path.stat()
-        h.update(f"{path.relative_to(code)} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+        h.update(os.fsencode(f"{path.relative_to(code)} {stat.st_size} {stat.st_mtime_ns}\n"))
     for path in [config_path, *issue_paths]:
-        h.update(f"{Path(path).resolve()}\n".encode())
+        h.update(os.fsencode(f"{Path(path).resolve()}\n"))  # a name in no encoding (an old disk's) hashes too
         h.update(_input_bytes(path))
     for folder in watched_folders(config_path):
         for path in sorted(folder.rglob("*")):
             if path.is_file():
-                h.update(f"{path.relative_to(folder)}\n".encode())
+                h.update(os.fsencode(f"{path.relative_to(folder)}\n"))
                 h.update(_bytes(path))
     return h.hexdigest()
 
@@ -278,7 +278,10 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
 
     if out_dir.is_symlink():  # site/ linked into a web server's folder, say: the new site goes where it points
         out_dir = followed(out_dir)
-    if out_dir.is_file() or (out_dir.is_dir() and not (out_dir / MANIFEST).is_file() and any(out_dir.iterdir())):
+    if os.path.lexists(out_dir) and not out_dir.is_dir():  # a file, a FIFO …
+        raise BuildError("is a file, not a folder 'digest archive' made: choose another --out "
+                         "(nothing was written, nothing was removed)", out_dir)
+    if out_dir.is_dir() and not (out_dir / MANIFEST).is_file() and any(out_dir.iterdir()):
         raise BuildError("is not empty and was not made by 'digest archive': choose another --out "
                          "(nothing was written, nothing was removed)", out_dir)
     try:

@@ -18,6 +18,7 @@ from digest.files import exchange, fsync_dir, stop_here, taking_turns
 from digest.model import Result
 
 FILES = {"email.html": "html", "email.txt": "text", "email.mjml": "mjml"}
+BUILT = {*FILES, "email.eml"}  # every file of its own a build may have written (besides images)
 
 
 def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = None) -> Path:
@@ -44,9 +45,46 @@ def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = N
         except ValueError as exc:
             raise BuildError(f"the image {exc}", image.source) from None
     with replacing(target, out_dir) as staging:
+        refuse_foreign(target, named, files)  # in turn: another build may have made it meanwhile
         for name, data in files.items():
             write_file(staging, name, data, target)
     return named
+
+
+_IMAGE_STARTS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF")
+
+
+def refuse_foreign(target: Path, named: Path, files: dict) -> None:
+    """BuildError unless `target` is missing or a folder of digest's builds: the swap replaces it whole, and
+    a file there, or an editor's own folder (notes, a web server's folder a link points into), is not ours to
+    delete. A build folder holds the email's files and images; anything else is the editor's."""
+    if not os.path.lexists(target):
+        return
+    if not target.is_dir():
+        raise BuildError("is a file, not a folder a build made: move it away, or build into another folder with "
+                         "--out (nothing was written, nothing was removed)", named)
+    foreign = []
+    for folder, dirs, names in os.walk(target):  # links are not followed: a link is removed, not what it leads to
+        for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            path = Path(folder, name)
+            inside = path.relative_to(target).as_posix()
+            if inside not in files and inside not in BUILT and not _is_image(path):
+                foreign.append(inside)
+    if foreign:
+        shown = ", ".join(sorted(foreign)[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise BuildError(f"holds files a build does not write ({shown}), and each build replaces this whole folder: "
+                         "move them away, or build into another folder with --out (nothing was written, nothing "
+                         "was removed)", named)
+
+
+def _is_image(path: Path) -> bool:
+    if path.is_symlink() or not path.is_file():  # a link is not followed, a FIFO not opened
+        return False
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(12).startswith(_IMAGE_STARTS)
+    except OSError:
+        return False
 
 
 @contextmanager

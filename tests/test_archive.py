@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import stat
 import re
 import shutil
 import signal
@@ -500,6 +501,25 @@ def test_a_folder_that_is_not_an_archive_is_never_replaced(tmp_path):
     assert result.exit_code == 1
     assert "site: is not empty and was not made by 'digest archive': choose another --out" in result.output
     assert [p.name for p in (root / "site").iterdir()] == ["notes.txt"]
+
+
+def test_a_fifo_at_the_site_s_place_is_never_replaced(tmp_path):
+    root = make_sample(tmp_path)
+    os.mkfifo(root / "site")
+    result = _archive(root)
+    assert result.exit_code == 1
+    assert "site: is a file, not a folder 'digest archive' made: choose another --out" in result.output
+    assert stat.S_ISFIFO(os.lstat(root / "site").st_mode)
+
+
+def test_a_newsletter_in_a_folder_whose_name_is_in_no_encoding_is_archived(tmp_path):
+    # A Latin-1 name on an old disk or share: hashing the paths for the manifest raised UnicodeEncodeError.
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    folder.mkdir()
+    root = make_sample(folder)
+    result = _archive(root)
+    assert result.exit_code == 0, result.output
+    assert (root / "site" / "feed.xml").is_file()
 
 
 def test_the_command_says_what_it_did_and_where_to_publish(tmp_path):

@@ -135,15 +135,34 @@ def test_a_write_that_fails_names_the_output_file_and_leaves_the_old_build(newsl
     assert leftovers(build) == []
 
 
-def test_a_folder_in_the_way_of_a_file_is_one_line(newsletter):
+def test_a_file_where_the_build_folder_goes_is_left_alone_and_named(newsletter):
+    # The swap replaced whatever stood at out/<slug> and deleted it: an editor's file, without a word.
     out = newsletter.root / "out"
     email = build_email(newsletter.issue)
     out.mkdir()
     (out / "test-issue").write_text("a file where the folder goes")
-    target = write_email(email, out)  # replaced in the same one step
-    assert (target / "email.html").is_file()
+    with pytest.raises(BuildError, match="is a file, not a folder a build made: move it away") as caught:
+        write_email(email, out)
+    assert Path(caught.value.path) == out / "test-issue"
+    assert (out / "test-issue").read_text() == "a file where the folder goes" and leftovers(out) == []
     with pytest.raises(BuildError, match="cannot write the output folder"):
         write_email(email, out / "test-issue" / "email.html")
+
+
+def test_a_folder_holding_the_editor_s_own_files_is_left_alone(newsletter):
+    out = newsletter.root / "build"
+    email = build_email(newsletter.issue)
+    write_email(email, out)
+    (out / "test-issue" / "notes.txt").write_text("mine\n")
+    with pytest.raises(BuildError, match=r"holds files a build does not write \(notes.txt\), and each build replaces"):
+        write_email(email, out)
+    assert (out / "test-issue" / "notes.txt").read_text() == "mine\n" and (out / "test-issue" / "email.html").is_file()
+    # What builds write (an .eml, images under any name) is theirs to replace.
+    (out / "test-issue" / "notes.txt").unlink()
+    (out / "test-issue" / "email.eml").write_text("an earlier --eml build\n")
+    shutil.copyfile(newsletter.root / "issues" / "images" / "logo.png", out / "test-issue" / "issues" / "images" / "renamed")
+    write_email(email, out)
+    assert "email.eml" not in folder(out / "test-issue")
 
 
 def test_a_build_folder_that_is_a_link_is_written_through_and_stays_a_link(newsletter, tmp_path):
@@ -151,14 +170,19 @@ def test_a_build_folder_that_is_a_link_is_written_through_and_stays_a_link(newsl
     # own would leave the served copy stale without a word.
     served = tmp_path / "www" / "issue"
     served.mkdir(parents=True)
-    (served / "old.txt").write_text("the last build\n")
     (newsletter.root / "build").mkdir()
     link = newsletter.root / "build" / "test-issue"
     link.symlink_to(served, target_is_directory=True)
-    written = write_email(build_email(newsletter.issue), newsletter.root / "build")
-    assert written == link and link.is_symlink() and link.resolve() == served.resolve()
-    assert set(FILES) <= set(folder(served)) and "old.txt" not in folder(served)  # the new build, where the link points
+    for _ in range(2):  # into the empty folder, then over the build before
+        written = write_email(build_email(newsletter.issue), newsletter.root / "build")
+        assert written == link and link.is_symlink() and link.resolve() == served.resolve()
+        assert set(FILES) <= set(folder(served))  # the new build, where the link points
     assert leftovers(served.parent) == [] and leftovers(link.parent) == []
+    # A served folder holding more than a build is not replaced: its other files were deleted with it.
+    (served / "index.html").write_text("the site's own page\n")
+    with pytest.raises(BuildError, match=r"holds files a build does not write \(index.html\)"):
+        write_email(build_email(newsletter.issue), newsletter.root / "build")
+    assert (served / "index.html").read_text() == "the site's own page\n"
 
 
 def test_a_build_folder_that_is_a_loop_of_links_is_one_line(newsletter):
