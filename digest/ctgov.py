@@ -326,7 +326,7 @@ class Client:
             params["filter.overallStatus"] = ",".join(statuses)
         page = self._page(params, 1)
         total = page.get("totalCount")
-        return total if isinstance(total, int) else len(page["studies"])
+        return total if type(total) is int else len(page["studies"])
 
     def search(self, term: str, statuses: list[str], limit: int) -> tuple[list[dict], int | None]:
         """Studies matching `term` (the API's own relevance order) and how many match in all, when it says."""
@@ -347,7 +347,7 @@ class Client:
         except (ValueError, RecursionError):
             raise TrialError("ClinicalTrials.gov sent a search result that is not a list of studies; try again later") from None
         total = page.get("totalCount")
-        return found, total if isinstance(total, int) else None
+        return found, total if type(total) is int else None
 
     def search_all(self, term: str, statuses: list[str], since: datetime.date | None = None,
                    progress: Callable[[int, int | None], None] | None = None) -> tuple[list[dict], int | None]:
@@ -371,7 +371,7 @@ class Client:
         while True:
             page = self._page(params, pages + 1, read)
             pages += 1
-            if pages == 1 and isinstance(page.get("totalCount"), int):
+            if pages == 1 and type(page.get("totalCount")) is int:
                 total = page["totalCount"]
             found += page["studies"]
             if len(found) > MAX_FOUND or pages > MAX_PAGES:
@@ -385,8 +385,11 @@ class Client:
                 for path, body in read:
                     _save(path, body)
                 return found, total
-            if not isinstance(token, str) or token in tokens:
-                raise TrialError(f"ClinicalTrials.gov sent the same page token twice ({str(token)[:40]!r}, after page "
+            if not isinstance(token, str):
+                raise TrialError(f"ClinicalTrials.gov sent a page token that is not text ({str(token)[:40]!r}, after "
+                                 f"page {pages}): try again later")
+            if token in tokens:
+                raise TrialError(f"ClinicalTrials.gov sent the same page token twice ({token[:40]!r}, after page "
                                  f"{pages}): the search would go round for ever; try again later")
             tokens.add(token)
             params = {**params, "pageToken": token}
@@ -544,7 +547,9 @@ def facts(study: dict) -> Facts:
     info = _module(design, "enrollmentInfo")
     count = info.get("count")
     kind = clean_line(info.get("type")).lower()
-    enrolment = f"{count} ({kind})" if isinstance(count, int) and kind else str(count) if isinstance(count, int) else ""
+    if type(count) is not int:  # JSON's true is a Python int: "enrolment changed … to True" reached an issue
+        count = None
+    enrolment = f"{count} ({kind})" if count is not None and kind else str(count) if count is not None else ""
     return Facts(status_label(_module(protocol, "statusModule").get("overallStatus")), _phase(protocol), enrolment,
                  record_date(study, "resultsFirstPostDateStruct"), study.get("hasResults") is True, last_updated(study))
 

@@ -429,3 +429,20 @@ def test_a_search_too_broad_to_read_through_stops_with_one_line(news, server, mo
     assert result.exit_code == 1
     assert result.stderr == f"{message}: narrow the search (more words, or --status)\n"
     assert len(server.searches()) == 4
+
+
+def test_a_page_token_that_is_not_text_is_named_as_such(news, server):
+    page = {"totalCount": 9, "studies": [make_study("NCT01000003", "2024-06-10", "2024-06-12")], "nextPageToken": 5}
+    server.queue("/api/v2/studies", 200, page)
+    result = run("--search", "naltrexone", "--new")
+    assert result.exit_code == 1
+    assert result.stderr == "ClinicalTrials.gov sent a page token that is not text ('5', after page 1): try again later\n"
+
+
+@pytest.mark.parametrize("count", [True, "29", 2.5, None])
+def test_an_enrolment_count_that_is_not_a_whole_number_is_not_shown(count):
+    from digest.ctgov import facts
+
+    study = make_study("NCT01000003", "2024-06-10", "2024-06-12")
+    study["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = count  # JSON's true is a Python int
+    assert facts(study).enrolment == ""
