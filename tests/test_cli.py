@@ -72,8 +72,8 @@ def test_build_several_issues_and_out_dir(newsletter):
 
 def test_rebuild_replaces_the_folder_whole(newsletter):
     run("build", "issues/test-issue.yaml", cwd=newsletter.root)
-    stale = newsletter.root / "build" / "test-issue" / "stale.txt"
-    stale.write_text("from an older build")
+    stale = newsletter.root / "build" / "test-issue" / "issues" / "images" / "a-logo-no-longer-used.png"
+    stale.write_bytes((newsletter.root / "issues" / "images" / "logo.png").read_bytes())  # an older build's image
     assert run("build", "issues/test-issue.yaml", cwd=newsletter.root).exit_code == 0
     assert not stale.exists()
     assert [p.name for p in (newsletter.root / "build").iterdir()] == ["test-issue"]  # no temporary folders left
