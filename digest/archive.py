@@ -39,6 +39,16 @@ class UnreadableIssues(IssueError):
         super().__init__(f"{len(errors)} of {total} issue{'s' if total != 1 else ''} could not be read, so nothing was written")
 
 
+class IssuesWithErrors(BuildError):
+    """Issues whose checks found errors, as (issue file, finding) in `findings`; nothing was written."""
+
+    def __init__(self, findings: list):
+        self.findings = findings
+        n = len(findings)
+        super().__init__(f"{n} error{'s' if n != 1 else ''} found, so nothing was written: fix them, or use --force "
+                         "to publish anyway")
+
+
 @dataclass(frozen=True)
 class Site:
     newsletter: Newsletter
@@ -62,11 +72,12 @@ class Built:
 
 
 def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None, *,
-               config: str | os.PathLike | None = None, feed: bool = True) -> Built:
+               config: str | os.PathLike | None = None, feed: bool = True, force: bool = False) -> Built:
     """Write the archive of `issue_paths` (default: every issue file in the newsletter's issues/) to `out_dir`.
 
-    Raises UnreadableIssues (all the issues that failed, at once) or a DigestError; either way nothing is
-    written. `config` is digest.toml (default: found next to or above the first issue, or the current folder).
+    Raises UnreadableIssues (all the issues that failed, at once), IssuesWithErrors (what the checks of
+    `digest build` refuse, unless `force`) or a DigestError; in each case nothing is written. `config` is
+    digest.toml (default: found next to or above the first issue, or the current folder).
     """
     from digest.config import required_config
 
@@ -77,14 +88,14 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     paths = expand_folders(issue_paths, IssueError) if issue_paths else issue_files(root / "issues")
     if not paths:
         raise IssueError("has no issue files (*.yaml): nothing to publish", root / "issues")
-    inputs = fingerprint(config_path, paths, feed)
+    inputs = fingerprint(config_path, paths, feed, force)
     old = read_manifest(out_dir)
     if old is not None and old["inputs"] == inputs and _intact(out_dir, old, root):
         return Built(out_dir, old["issues"], old["pages"], feed, 0, len(old["files"]), old.get("archive_url"))
 
     from digest.config import load_config
 
-    site = read_site(paths, load_config(config_path), feed=feed)
+    site = read_site(paths, load_config(config_path), feed=feed, force=force)
     files = render_site(site)
     manifest = {
         "version": MANIFEST_VERSION, "inputs": inputs, "issues": len(site.issues), "pages": site.pages,
@@ -98,17 +109,25 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
 
 # -- read -------------------------------------------------------------------------------------------------
 
-def read_site(issue_paths: list[Path], newsletter: Newsletter, *, feed: bool = True) -> Site:
-    from digest.reader import read_issue
+def read_site(issue_paths: list[Path], newsletter: Newsletter, *, feed: bool = True, force: bool = False) -> Site:
+    from digest.model import ERROR
+    from digest.pipeline import build
 
-    issues, errors = [], []
+    issues, errors, refused = [], [], []
     for path in issue_paths:
         try:
-            issues.append(read_issue(path, newsletter))
+            # Built and checked as `digest build` does: the web publishes what was sent, and an issue the
+            # build refuses (a TODO, the starter's text, template code) was not sent.
+            result = build(path, config=newsletter)
         except DigestError as exc:
             errors.append(exc)
+            continue
+        issues.append(result.issue)
+        refused += [(path, finding) for finding in result.findings if finding.severity == ERROR]
     if errors:
         raise UnreadableIssues(errors, len(issue_paths))
+    if refused and not force:
+        raise IssuesWithErrors(refused)
     seen: dict[str, Issue] = {}
     for issue in issues:
         first = seen.setdefault(issue.slug, issue)
@@ -205,12 +224,13 @@ def _midnight(day: datetime.date) -> datetime.datetime:
 
 # -- write ------------------------------------------------------------------------------------------------
 
-def fingerprint(config_path: Path, issue_paths: list[Path], feed: bool) -> str:
+def fingerprint(config_path: Path, issue_paths: list[Path], feed: bool, force: bool = False) -> str:
     """A hash of everything the site is made from: digest itself, digest.toml, each issue file, the theme."""
     import digest
     from digest.theme import watched_folders
 
-    h = hashlib.sha256(f"{MANIFEST_VERSION} {digest.__version__} feed={feed}\n".encode())
+    # force: a site published with --force is checked again by the next run without it.
+    h = hashlib.sha256(f"{MANIFEST_VERSION} {digest.__version__} feed={feed} force={force}\n".encode())
     code = Path(digest.__file__).parent
     for path in sorted(code.rglob("*.py")):  # a digest run from a checkout that has changed since
         stat = path.stat()

@@ -130,14 +130,15 @@ def build(issues, out_dir, config_path, stdout, platform, eml, copy, force, open
 @click.option("--config", "config_path", type=a_file, help="The newsletter's digest.toml (default: found next to or above the first issue, or here).")
 @click.option("--feed/--no-feed", default=True, show_default=True, help="Write feed.xml, an Atom feed of every issue (needs archive_url in digest.toml).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the index in the browser once it is written.")
-def archive(issues, out_dir, config_path, feed, open_browser):
+@click.option("--force", is_flag=True, help="Publish even issues whose checks find errors (as 'digest build' would refuse them).")
+def archive(issues, out_dir, config_path, feed, open_browser, force):
     """Write every issue (default: all of issues/; ISSUE may be a folder) as a website: an index, a page per
     issue and an Atom feed."""
     from digest.commands.archive import archive as run
 
     if str(out_dir) == "-":
         raise click.UsageError("a website is many files: give -o a folder, not -")
-    run(list(issues), out_dir, config_path, feed=feed, open_browser=open_browser)
+    run(list(issues), out_dir, config_path, feed=feed, open_browser=open_browser, force=force)
 
 
 @cli.command(short_help="Check issues for what would embarrass you once sent.", epilog=_examples(

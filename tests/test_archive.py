@@ -503,6 +503,22 @@ def test_a_folder_that_is_not_an_archive_is_never_replaced(tmp_path):
     assert [p.name for p in (root / "site").iterdir()] == ["notes.txt"]
 
 
+def test_an_issue_the_build_would_refuse_is_not_published_without_force(tmp_path):
+    # The web publishes what was sent: a TODO the build refuses was published without a word, exit 0.
+    root = make_sample(tmp_path)
+    july = root / "issues" / "2024-07-first-patients.yaml"
+    july.write_text(JULY.replace("summary: |\n", "summary: |\n      TODO check the dates.\n", 1), encoding="utf-8")
+    line = july.read_text(encoding="utf-8").splitlines().index("      TODO check the dates.") + 1
+    result = _archive(root)
+    assert result.exit_code == 1 and not (root / "site").exists()
+    assert result.output.splitlines() == [
+        f"{july}:{line}: entries[1].summary: error: 'TODO' left in the text: finish or remove it before sending [placeholder]",
+        "1 error found, so nothing was written: fix them, or use --force to publish anyway"]
+    assert _archive(root, "--force").exit_code == 0 and "TODO check the dates" in (root / "site" / "2024-07-first-patients" / "index.html").read_text()
+    again = _archive(root)  # checked again: the site was published with --force
+    assert again.exit_code == 1 and "[placeholder]" in again.output
+
+
 def test_a_fifo_at_the_site_s_place_is_never_replaced(tmp_path):
     root = make_sample(tmp_path)
     os.mkfifo(root / "site")

@@ -10,14 +10,20 @@ from digest.exceptions import display_path
 
 
 def archive(issue_paths: list[Path], out_dir: Path, config_path: Path | None, feed: bool = True,
-            open_browser: bool = False) -> Path:
-    from digest.archive import UnreadableIssues, build_site
+            open_browser: bool = False, force: bool = False) -> Path:
+    from digest.archive import IssuesWithErrors, UnreadableIssues, build_site
 
     try:
-        built = build_site(out_dir, issue_paths, config=config_path, feed=feed)
+        built = build_site(out_dir, issue_paths, config=config_path, feed=feed, force=force)
     except UnreadableIssues as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)
+        raise
+    except IssuesWithErrors as exc:
+        from digest.commands.report import format_finding
+
+        for path, finding in exc.findings:
+            click.echo(format_finding(finding, path, colour=True), err=True)
         raise
     folder = display_path(built.folder)
     what = f"{built.issues} issue{'s' if built.issues != 1 else ''}, {built.pages} index page{'s' if built.pages != 1 else ''}"
