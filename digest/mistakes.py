@@ -355,6 +355,11 @@ def toml_mistake(text: str, message: str, line: int | None) -> Mistake | None:
     name = (key or "key").rpartition(".")[2]
     value = cut(_toml_value(source), SHOWN)  # a long one cut short: the message stays a line
     if message.startswith("Invalid value"):
+        if value[:1] in ("[", "{"):
+            close = "]" if value[0] == "[" else "}"
+            rest = "\n".join(lines[line - 1:]).partition("=")[2]
+            if rest.count(value[0]) > rest.count(close):
+                return at(line, f"the {value[0]} that starts this value is never closed: end it with {close}")
         if value.startswith(tuple("“”‘’«»„")):
             return at(line, f"use straight quotes (\"), not curly ones: {name} = \"{value.strip('“”‘’«»„')}\"")
         if value.startswith("#"):

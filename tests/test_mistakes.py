@@ -219,6 +219,9 @@ TOML_MISTAKES = {
     "a colon for '=' before a number": (
         ('name = "Test News"', 'name = "Test News"\nwidth: 600'),
         "2: width: write settings with '=', not ':': width = 600"),
+    "a list never closed, at the end of the file": (
+        ('brand = "#1d4f91"', 'brand = "#1d4f91"\nlink = ["#1d4f91",'),
+        "13: colours.link: the [ that starts this value is never closed: end it with ]"),
     "no '='": (
         ('name = "Test News"', 'name "Test News"'),
         "1: name: put '=' between the setting's name and its value: name = \"Test News\""),
