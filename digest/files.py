@@ -176,7 +176,18 @@ def _current(path: Path) -> bytes | None:
 
 
 def _staged(path: Path, data: bytes) -> str:
-    """A hidden file next to `path` holding `data`, on disk (fsynced) before it is renamed into place."""
+    """A hidden file next to `path` holding `data`, on disk (fsynced) before it is renamed into place. The
+    ones a killed run left beside it, an hour old or more, are removed first."""
+    import glob
+    import re
+
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        try:
+            if re.fullmatch(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}", old.name) and stat.S_ISREG(old.lstat().st_mode) \
+                    and old.lstat().st_mtime < time.time() - 3600:
+                old.unlink()
+        except OSError:
+            pass  # gone meanwhile, or not ours to remove
     fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

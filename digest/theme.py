@@ -8,6 +8,7 @@ What theme.toml says is checked in digest.config with the rest of the settings; 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 _HERE = Path(__file__).parent
@@ -63,6 +64,52 @@ def theme_dirs(folder: Path, root: Path) -> tuple[Path, ...]:
     templates/ (under `root`), then the theme's folder."""
     own = own_folder(root)
     return (folder,) if own is None or own.resolve() == folder.resolve() else (own, folder)
+
+
+def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path]:
+    """The theme copied into a hidden folder beside `destination`, then renamed into place in one step: a
+    copy killed halfway leaves no half theme in use (a templates/ folder comes first in every build)."""
+    import re
+    import shutil
+    import tempfile
+
+    from digest.exceptions import DigestError
+    from digest.files import fsync_dir, stop_here
+
+    parent = destination.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for old in parent.glob(f".{destination.name}.*.copy"):  # what a killed copy left, hours ago or more
+            if re.fullmatch(rf"\.{re.escape(destination.name)}\.[a-z0-9_]{{8}}\.copy", old.name) and old.is_dir() \
+                    and not old.is_symlink() and old.stat().st_mtime < time.time() - 3600:
+                shutil.rmtree(old, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".copy", dir=parent))
+    except OSError as exc:
+        raise DigestError(f"cannot be written ({exc.strerror})", destination) from None
+    try:
+        for file in files:
+            target = staging / file.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as handle:  # on disk before the rename, as every file digest writes
+                handle.write(file.read_bytes())
+                handle.flush()
+                os.fsync(handle.fileno())
+        stop_here("theme-copy")
+        for folder in {staging, *(p for p in staging.rglob("*") if p.is_dir())}:
+            os.chmod(folder, 0o777 & ~_umask())
+            fsync_dir(folder)
+        os.rename(staging, destination)  # fails where a folder appeared meanwhile (unless an empty one)
+        fsync_dir(parent)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DigestError(f"cannot be written ({exc.strerror}): nothing was copied", destination) from None
+    return [destination / p.relative_to(source) for p in files]
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def find_file(dirs: tuple[Path, ...], name: str) -> Path | None:
@@ -136,6 +183,8 @@ def copy_theme(source: Path, destination: Path) -> list[Path]:
         more = f" (and {len(there) - 1} more of the theme's files)" if len(there) > 1 else ""
         raise DigestError(f"already exists{more}: nothing was copied; move {'them' if there[1:] else 'it'} away, or copy to another "
                           "folder with --to", there[0])
+    if not os.path.lexists(destination):
+        return _copy_whole(files, source, destination)
     written = []
     try:
         for file, target in zip(files, targets):

@@ -311,6 +311,23 @@ def test_a_file_just_past_the_limit_says_by_how_much(newsletter):
              "issues/test-issue.yaml: is 1,049,576 bytes: digest reads files of at most 1 MB")
 
 
+def test_what_a_killed_edit_left_is_cleared_by_a_later_one(newsletter, registry):
+    process = subprocess.Popen([sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue", newsletter.issue],
+                               env={**os.environ, **registry.env, "DIGEST_STOP_AT": "edit-swap"})
+    _stopped(process)
+    process.kill()
+    process.wait()
+    [left] = [p for p in newsletter.issue.parent.iterdir() if p.name.startswith(f".{newsletter.issue.name}.")]
+    os.utime(left, (time.time() - 7200,) * 2)  # two hours on: no digest is still writing it
+    mine = newsletter.issue.with_name(f".{newsletter.issue.name}.notes")  # not a name digest makes
+    mine.write_text("the editor's\n")
+    os.utime(mine, (time.time() - 7200,) * 2)
+    result = subprocess.run([sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue", newsletter.issue],
+                            env={**os.environ, **registry.env}, capture_output=True, text=True, timeout=SECONDS)
+    assert result.returncode == 0, result.stderr
+    assert not left.exists() and mine.read_text() == "the editor's\n"
+
+
 def test_a_read_only_issue_is_not_changed(newsletter, registry):
     newsletter.issue.chmod(0o444)  # an issue already sent, kept as it went out
     before = newsletter.issue.read_bytes()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
 import subprocess
@@ -400,6 +401,21 @@ def test_theme_copy_into_templates_changes_nothing_until_edited(newsletter):
     assert again.output == ("templates/email.mjml.j2: already exists: nothing was copied; move it away, or copy to "
                             "another folder with --to\n")
     assert sorted(p.name for p in (newsletter.root / "templates").rglob("*") if p.is_file()) == ["email.mjml.j2"]
+
+
+def test_theme_copy_killed_halfway_leaves_no_half_theme_in_use(newsletter):
+    # templates/ comes first in every build: a copy killed halfway left some of the theme's files there, in use,
+    # and the next copy refused them as "already exists".
+    process = subprocess.Popen([sys.executable, "-m", "digest", "theme", "copy"], cwd=newsletter.root,
+                               env={**os.environ, "DIGEST_STOP_AT": "theme-copy"})
+    _, status = os.waitpid(process.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status)
+    process.kill()
+    process.wait()
+    assert not (newsletter.root / "templates").exists()
+    again = run("theme", "copy", cwd=newsletter.root)
+    assert again.exit_code == 0, again.output
+    assert (newsletter.root / "templates" / "email.mjml.j2").read_bytes() == (DEFAULT_THEME / "email.mjml.j2").read_bytes()
 
 
 def test_theme_copy_to_a_folder_of_its_own_then_list(newsletter):
