@@ -147,6 +147,7 @@ class Client:
         self.usable, self.notify = usable, notify
         self.stale: list[tuple[str, datetime.date]] = []
         self._http = None
+        self._down: Unreachable | None = None  # the first "no answer" of this run, which the others then share
         self._lock = threading.Lock()
 
     @property
@@ -174,15 +175,25 @@ class Client:
             self._http.close()
 
     def _get(self, path: str, params: dict | None = None) -> _Answer:
+        waited = 0.0
         for attempt in range(RETRIES + 1):
-            answer = self._request(path, params)
+            if self._down is not None:
+                # The service did not answer one request of this run: each of the others would wait out its
+                # own deadline too (100 ids, minutes of silence). They fail at once, or use a saved copy.
+                raise Unreachable(self._down.problem)
+            try:
+                answer = self._request(path, params)
+            except Unreachable as exc:
+                self._down = exc
+                raise
             if answer.status not in (429, 503):
                 return answer
             wait = retry_delay(answer.headers.get("Retry-After"), attempt)
             busy = f"ClinicalTrials.gov is busy ({answer.status} {answer.reason})"
             if attempt == RETRIES or wait > MAX_WAIT:
                 raise TrialError(f"{busy}; try again {_later(wait) if wait > MAX_WAIT else 'in a few minutes'}")
-            if wait > SAY_WAIT and self.notify:
+            waited += wait
+            if waited > SAY_WAIT and self.notify:  # short waits too, once they add up to a silence that looks like a hang
                 self.notify(f"{busy}: waiting {_seconds(wait)} before trying again, as it asks")
             time.sleep(wait)
         raise AssertionError("unreachable")

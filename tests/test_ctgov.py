@@ -7,6 +7,7 @@ import datetime
 import json
 import re
 import socket
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -309,6 +310,27 @@ def test_a_server_that_does_not_answer_times_out(cache):
     with Registry(delay=1) as slow, ctgov.Client(slow.url, cache, timeout=0.3) as client, pytest.raises(TrialError) as info:
         client.study("NCT03008590")
     assert info.value.__str__() == f"ClinicalTrials.gov ({slow.url}) did not answer within 0.3 seconds; try again later"
+
+
+def test_once_the_service_does_not_answer_the_other_studies_do_not_wait_their_turn_too(cache):
+    # Each study waited out its own deadline, four at a time: 100 ids against a silent service, 8 minutes.
+    ids = [f"NCT0999{i:04d}" for i in range(12)]
+    with Registry(delay=2) as slow, ctgov.Client(slow.url, cache, timeout=0.3) as client:
+        with pytest.raises(ctgov.Unreachable, match="did not answer within 0.3 seconds"):
+            client.studies(ids, keep_going=True)
+        asked = len(slow.requests)
+    assert asked <= ctgov.WORKERS  # the first batch asked; the others were not sent
+
+
+def test_short_waits_that_add_up_are_announced(cache, monkeypatch):
+    monkeypatch.setattr(ctgov, "SAY_WAIT", 1.5)  # 5 s in use: the test waits 2 s rather than 6
+    said = []
+    with Registry() as busy, ctgov.Client(busy.url, cache, notify=said.append) as client:
+        for _ in range(2):
+            busy.queue("/api/v2/studies/NCT03008590", 503, "busy", {"Retry-After": "1"})
+        busy.queue("/api/v2/studies/NCT03008590", 200, fixture("NCT03008590"))
+        client.study("NCT03008590")
+    assert said == ["ClinicalTrials.gov is busy (503 Service Unavailable): waiting 1 second before trying again, as it asks"]
 
 
 def test_several_studies_are_fetched_at_once_but_not_all_at_once(cache):
