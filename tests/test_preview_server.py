@@ -430,3 +430,15 @@ def test_a_switch_to_another_theme_folder_is_followed(newsletter):
         for n in (1, 2):
             (mine / "email.txt.j2").write_text(f"Mine {n}: {{{{ issue.subject }}}}\n")
             wait_for(lambda: get(server, "/email.txt")[2].startswith(f"Mine {n}: ".encode()))
+
+
+def test_a_theme_that_is_a_loop_of_links_does_not_end_the_watch(newsletter, tmp_path):
+    # Finding the theme's folders again raised on the watch's thread, which ended: no save was heard after.
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    good = newsletter.config.read_text()
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        newsletter.write_config(f'theme = "{tmp_path / "a"}"\n' + good)
+        wait_for(lambda: state(server)["error"])
+        newsletter.write_config(good.replace('name = "Test News"', 'name = "Fixed News"'))
+        wait_for(lambda: state(server)["sender"] == "Fixed News" and not state(server)["error"])

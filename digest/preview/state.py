@@ -71,7 +71,12 @@ class Preview:
     def follow_theme(self) -> bool:
         """Find the theme's folders again (a templates/ folder made, digest.toml naming another theme);
         True when they changed, and the watch must follow them."""
-        themes = watched_folders(self.config_path)  # the theme's folders, which the watch follows too
+        try:
+            themes = watched_folders(self.config_path)  # the theme's folders, which the watch follows too
+        except (OSError, RuntimeError):  # digest.toml's theme a loop of links, unreadable …: the page says so
+            if not hasattr(self, "themes"):
+                raise
+            return False  # the watch goes on where it was, and a fixed digest.toml is heard
         if themes == getattr(self, "themes", None):
             return False
         self.themes = themes
