@@ -107,6 +107,8 @@ def cache_dir() -> Path | None:
 class Unreachable(TrialError):
     """No answer at all (no connection, or none in time): where a saved copy exists, it can stand in."""
 
+    waited = False  # the deadline ran out: the service is silent, and asking again would wait as long
+
 
 def retry_delay(header: str | None, attempt: int, now: datetime.datetime | None = None) -> float:
     """Seconds to wait before retrying: the server's Retry-After (seconds or an HTTP date), else 1, 2, 4 … s.
@@ -184,7 +186,8 @@ class Client:
             try:
                 answer = self._request(path, params)
             except Unreachable as exc:
-                self._down = exc
+                if exc.waited:  # not a connection refused or dropped once, which costs no wait and may pass
+                    self._down = exc
                 raise
             if answer.status not in (429, 503):
                 return answer
@@ -223,7 +226,9 @@ class Client:
         except httpx.TimeoutException:
             late = time.monotonic() - started >= self.deadline
             seconds = self.deadline if late else self.timeout
-            raise Unreachable(f"ClinicalTrials.gov ({self.base}) did not answer within {_seconds(seconds)}; try again later") from None
+            silent = Unreachable(f"ClinicalTrials.gov ({self.base}) did not answer within {_seconds(seconds)}; try again later")
+            silent.waited = True
+            raise silent from None
         except httpx.TransportError as exc:
             raise Unreachable(f"cannot reach ClinicalTrials.gov ({self.base}): {_reason(exc)}; check the internet connection") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a broken answer or Location

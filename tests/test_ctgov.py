@@ -7,6 +7,7 @@ import datetime
 import json
 import re
 import socket
+import threading
 import time
 
 import pytest
@@ -320,6 +321,44 @@ def test_once_the_service_does_not_answer_the_other_studies_do_not_wait_their_tu
             client.studies(ids, keep_going=True)
         asked = len(slow.requests)
     assert asked <= ctgov.WORKERS  # the first batch asked; the others were not sent
+
+
+def test_a_connection_dropped_once_fails_only_its_own_study(cache):
+    # Only a service that stays silent stops the run's other requests: a dropped connection costs no wait.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    dropped = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            nct_id = self.path.rsplit("/", 1)[1].split("?")[0]
+            if nct_id == "NCT09990000" and not dropped:
+                dropped.append(nct_id)
+                return  # no answer: the connection closes
+            study = copy.deepcopy(fixture("NCT03008590"))
+            study["protocolSection"]["identificationModule"]["nctId"] = nct_id
+            body = json.dumps(study).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        ids = [f"NCT0999{i:04d}" for i in range(8)]
+        with ctgov.Client(f"http://127.0.0.1:{server.server_address[1]}", cache) as client:
+            found = client.studies(ids, keep_going=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert isinstance(found[0], ctgov.Unreachable) and dropped == ["NCT09990000"]
+    assert [f["protocolSection"]["identificationModule"]["nctId"] for f in found[1:]] == ids[1:]
 
 
 def test_short_waits_that_add_up_are_announced(cache, monkeypatch):
