@@ -68,13 +68,18 @@ def refuse_foreign(target: Path, named: Path, files: dict) -> None:
         for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             path = Path(folder, name)
             inside = path.relative_to(target).as_posix()
-            if inside not in files and inside not in BUILT and not _is_image(path):
+            if inside not in files and inside not in BUILT and not _is_system_file(name) and not _is_image(path):
                 foreign.append(inside)
     if foreign:
         shown = ", ".join(sorted(foreign)[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise BuildError(f"holds files a build does not write ({shown}), and each build replaces this whole folder: "
                          "move them away, or build into another folder with --out (nothing was written, nothing "
                          "was removed)", named)
+
+
+def _is_system_file(name: str) -> bool:
+    # What Finder and Explorer write into any folder opened in them: nobody's work.
+    return name in (".DS_Store", "Thumbs.db", "desktop.ini", "ehthumbs.db") or name.startswith("._")
 
 
 def _is_image(path: Path) -> bool:

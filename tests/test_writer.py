@@ -157,8 +157,11 @@ def test_a_folder_holding_the_editor_s_own_files_is_left_alone(newsletter):
     with pytest.raises(BuildError, match=r"holds files a build does not write \(notes.txt\), and each build replaces"):
         write_email(email, out)
     assert (out / "test-issue" / "notes.txt").read_text() == "mine\n" and (out / "test-issue" / "email.html").is_file()
-    # What builds write (an .eml, images under any name) is theirs to replace.
+    # What builds write (an .eml, images under any name) is theirs to replace, and what Finder and Explorer
+    # write into a folder opened in them.
     (out / "test-issue" / "notes.txt").unlink()
+    (out / "test-issue" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (out / "test-issue" / "issues" / "Thumbs.db").write_bytes(b"\xd0\xcf")
     (out / "test-issue" / "email.eml").write_text("an earlier --eml build\n")
     shutil.copyfile(newsletter.root / "issues" / "images" / "logo.png", out / "test-issue" / "issues" / "images" / "renamed")
     write_email(email, out)
