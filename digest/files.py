@@ -183,12 +183,13 @@ def _staged(path: Path, data: bytes) -> str:
 
     for old in path.parent.glob(f".{glob.escape(path.name)}.*"):
         try:
-            if re.fullmatch(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}", old.name) and stat.S_ISREG(old.lstat().st_mode) \
+            if re.fullmatch(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.digest", old.name) and stat.S_ISREG(old.lstat().st_mode) \
                     and old.lstat().st_mtime < time.time() - 3600:
                 old.unlink()
         except OSError:
             pass  # gone meanwhile, or not ours to remove
-    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    # ".digest" at the end: a name no editor's own hidden copy (".issue.yaml.original") has, to remove safely.
+    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".digest", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -294,7 +295,11 @@ def taking_turns(folder: Path, error: type[DigestError] = DigestError, who: str 
     except ImportError:  # Windows: no locks; each swap is still whole
         yield
         return
-    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder that can be written but not read (mode 0333): no turn to take; each swap is whole
+        yield
+        return
     try:
         give_up = time.monotonic() + LOCK_SECONDS
         while True:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -319,13 +320,29 @@ def test_what_a_killed_edit_left_is_cleared_by_a_later_one(newsletter, registry)
     process.wait()
     [left] = [p for p in newsletter.issue.parent.iterdir() if p.name.startswith(f".{newsletter.issue.name}.")]
     os.utime(left, (time.time() - 7200,) * 2)  # two hours on: no digest is still writing it
-    mine = newsletter.issue.with_name(f".{newsletter.issue.name}.notes")  # not a name digest makes
+    mine = newsletter.issue.with_name(f".{newsletter.issue.name}.original")  # the editor's, eight letters too
     mine.write_text("the editor's\n")
     os.utime(mine, (time.time() - 7200,) * 2)
     result = subprocess.run([sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue", newsletter.issue],
                             env={**os.environ, **registry.env}, capture_output=True, text=True, timeout=SECONDS)
     assert result.returncode == 0, result.stderr
     assert not left.exists() and mine.read_text() == "the editor's\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="root reads any folder; setpriv drops that")
+def test_an_issue_in_a_folder_that_cannot_be_listed_is_still_edited(newsletter, registry):
+    # Taking a turn opens the folder, which a folder of mode 0333 (written, not read) refused: a traceback.
+    as_user = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    folder = newsletter.issue.parent
+    folder.chmod(0o333)
+    try:
+        result = subprocess.run([*as_user, sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue",
+                                 newsletter.issue], env={**os.environ, **registry.env}, capture_output=True, text=True,
+                                timeout=SECONDS)
+    finally:
+        folder.chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert "nct_id: NCT03008590" in newsletter.issue.read_text()
 
 
 def test_a_read_only_issue_is_not_changed(newsletter, registry):
