@@ -87,11 +87,11 @@ def _read_toml(path: Path) -> tuple[dict, SourceMap]:
         message = str(exc)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         line = int(match.group(1)) if match else None
-        if line is None and message.endswith("(at end of document)"):  # what was left open runs to the end
-            line = len(text.splitlines()) or None
         problem = message.split(" (at")[0]
         if found := toml_mistake(text, problem, line):
             raise ConfigError(found.problem, path, found.line, found.field) from None
+        if line is None and message.endswith("(at end of document)"):  # what was left open runs to the end
+            line = len(text.splitlines()) or None
         raise ConfigError(f"is not valid TOML: {problem}", path, line) from None
     except RecursionError:  # tomllib recurses once for each [ or { inside another
         raise ConfigError("is not valid TOML: lists or tables nested too deep", path) from None

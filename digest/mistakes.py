@@ -348,6 +348,15 @@ def toml_mistake(text: str, message: str, line: int | None) -> Mistake | None:
             quote = _toml_value(lines[number - 1])[:1] or '"'
             return at(number, f"the quote {quote} that starts this value is never closed: end the value with {quote}")
         return None
+    if line is None and message == "Invalid value":  # at the end of the document: a list or table left open?
+        for number in range(1, len(lines) + 1):
+            value = _toml_value(lines[number - 1]) if _toml_key(lines, number) else ""
+            if value[:1] in ("[", "{"):
+                close = "]" if value[0] == "[" else "}"
+                rest = "\n".join(lines[number - 1:]).partition("=")[2]
+                if rest.count(value[0]) > rest.count(close):  # everything after it is inside it
+                    return at(number, f"the {value[0]} that starts this value is never closed: end it with {close}")
+        return None
     if line is None or not 0 < line <= len(lines):
         return None
     source = lines[line - 1]
@@ -355,11 +364,6 @@ def toml_mistake(text: str, message: str, line: int | None) -> Mistake | None:
     name = (key or "key").rpartition(".")[2]
     value = cut(_toml_value(source), SHOWN)  # a long one cut short: the message stays a line
     if message.startswith("Invalid value"):
-        if value[:1] in ("[", "{"):
-            close = "]" if value[0] == "[" else "}"
-            rest = "\n".join(lines[line - 1:]).partition("=")[2]
-            if rest.count(value[0]) > rest.count(close):
-                return at(line, f"the {value[0]} that starts this value is never closed: end it with {close}")
         if value.startswith(tuple("“”‘’«»„")):
             return at(line, f"use straight quotes (\"), not curly ones: {name} = \"{value.strip('“”‘’«»„')}\"")
         if value.startswith("#"):

@@ -222,6 +222,9 @@ TOML_MISTAKES = {
     "a list never closed, at the end of the file": (
         ('brand = "#1d4f91"', 'brand = "#1d4f91"\nlink = ["#1d4f91",'),
         "13: colours.link: the [ that starts this value is never closed: end it with ]"),
+    "a list over several lines never closed, at the end of the file": (
+        ('brand = "#1d4f91"', 'brand = "#1d4f91"\nlink = [\n  "#1d4f91",\n  "#1d4f92",'),
+        "13: colours.link: the [ that starts this value is never closed: end it with ]"),
     "no '='": (
         ('name = "Test News"', 'name "Test News"'),
         "1: name: put '=' between the setting's name and its value: name = \"Test News\""),
