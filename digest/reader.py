@@ -361,7 +361,10 @@ def _folds(node: yaml.ScalarNode, lines: list[str]) -> tuple[tuple[int, int], ..
     words as typed (a line with an escape, `\\"`, is not found and reads as the line before it)."""
     text = node.value.strip()  # as the reader keeps it
     first = node.start_mark.line + (node.style == ">")  # a `>` block starts on the line after its key
-    folds, cursor = [(0, first + 1)], 0
+    # The first line's words come first in the text: the next line is looked for after them, not among them.
+    start = 0 if node.style == ">" else node.start_mark.column + (node.style in ("'", '"'))
+    cursor = len(lines[first][start:].strip()) if first < len(lines) else 0
+    folds = [(0, first + 1)]
     last = node.end_mark.line - (node.end_mark.column == 0)  # a block ends at the start of the line after it
     for number in range(first + 1, min(last + 1, len(lines))):
         words = lines[number].strip()

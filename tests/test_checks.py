@@ -404,13 +404,14 @@ def test_a_placeholder_is_found_on_its_own_field_s_line(newsletter):
     '"Welcome to this month\'s\n  news, TODO here,\n  see http://www.example.net/x\n  and more words."\n',
     "'Welcome to this month''s\n  news, TODO here,\n  see http://www.example.net/x\n  and more words.'\n",
     "Welcome to this month's\n  news, TODO here,\n  see http://www.example.net/x\n  and more words.\n",
+    "Welcome to the trial news, TODO here,\n  trial\n  see http://www.example.net/x\n  and more words.\n",
 ])
 def test_a_finding_in_text_folded_from_several_lines_names_the_line_it_is_on(newsletter, intro):
     # YAML joins the lines of `>` and quoted text with spaces: counting line breaks in it put all on the first.
     text = issue(intro=intro)
     lines = text.splitlines()
     found = {f.id: f.line for f in run(newsletter, text)}
-    assert lines[found["placeholder"] - 1].strip() == "news, TODO here,"
+    assert "TODO" in lines[found["placeholder"] - 1]
     assert lines[found["link-http"] - 1].strip() == "see http://www.example.net/x"
 
 
