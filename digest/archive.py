@@ -110,10 +110,10 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
 # -- read -------------------------------------------------------------------------------------------------
 
 def read_site(issue_paths: list[Path], newsletter: Newsletter, *, feed: bool = True, force: bool = False) -> Site:
-    from digest.model import ERROR
+    from digest.model import ERROR, HTML_PART, TEXT_PART
     from digest.pipeline import build
 
-    issues, errors, refused = [], [], []
+    issues, errors, refused = [], [], {}
     for path in issue_paths:
         try:
             # Built and checked as `digest build` does: the web publishes what was sent, and an issue the
@@ -123,11 +123,15 @@ def read_site(issue_paths: list[Path], newsletter: Newsletter, *, feed: bool = T
             errors.append(exc)
             continue
         issues.append(result.issue)
-        refused += [(path, finding) for finding in result.findings if finding.severity == ERROR]
+        for finding in result.findings:
+            # A mistake of digest.toml's once, not once for every issue; the email's parts are each issue's own.
+            own = finding.path is None or finding.path in (HTML_PART, TEXT_PART)
+            if finding.severity == ERROR and (key := (finding, path if own else None)) not in refused:
+                refused[key] = path
     if errors:
         raise UnreadableIssues(errors, len(issue_paths))
     if refused and not force:
-        raise IssuesWithErrors(refused)
+        raise IssuesWithErrors([(path, finding) for (finding, _), path in refused.items()])
     seen: dict[str, Issue] = {}
     for issue in issues:
         first = seen.setdefault(issue.slug, issue)

@@ -519,6 +519,17 @@ def test_an_issue_the_build_would_refuse_is_not_published_without_force(tmp_path
     assert again.exit_code == 1 and "[placeholder]" in again.output
 
 
+def test_a_mistake_of_digest_toml_is_listed_once_not_once_an_issue(tmp_path):
+    root = make_sample(tmp_path)
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('name = "', 'name = "TODO ', 1), encoding="utf-8")
+    result = _archive(root)
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if "[placeholder]" in line] == [
+        f"{config}:5: name: error: 'TODO' left in the text: finish or remove it before sending [placeholder]"]
+    assert result.output.splitlines()[-1].startswith("1 error found")
+
+
 def test_a_fifo_at_the_site_s_place_is_never_replaced(tmp_path):
     root = make_sample(tmp_path)
     os.mkfifo(root / "site")
