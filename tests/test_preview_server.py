@@ -442,3 +442,17 @@ def test_a_theme_that_is_a_loop_of_links_does_not_end_the_watch(newsletter, tmp_
         wait_for(lambda: state(server)["error"])
         newsletter.write_config(good.replace('name = "Test News"', 'name = "Fixed News"'))
         wait_for(lambda: state(server)["sender"] == "Fixed News" and not state(server)["error"])
+
+
+def test_a_theme_folder_made_after_digest_toml_names_it_is_followed(newsletter):
+    from digest.theme import BUILTIN
+
+    newsletter.write_config('theme = "mine"\n' + newsletter.config.read_text())
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        assert "unknown theme 'mine'" in state(server)["error"]
+        staging = newsletter.root / ".mine.copy"  # as digest theme copy makes it: whole, then renamed into place
+        shutil.copytree(BUILTIN / "plain", staging)
+        staging.rename(newsletter.root / "mine")
+        wait_for(lambda: state(server)["error"] is None)
+        (newsletter.root / "mine" / "email.txt.j2").write_text("Mine: {{ issue.subject }}\n")
+        wait_for(lambda: get(server, "/email.txt")[2].startswith(b"Mine: "))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from digest.theme import OWN
+from digest.theme import OWN, named_theme
 
 
 def start_watching(preview, on_change, stop: threading.Event, on_error) -> list[threading.Thread]:
@@ -24,7 +24,15 @@ def start_watching(preview, on_change, stop: threading.Event, on_error) -> list[
     def wanted(change, path: str) -> bool:
         path = Path(path)
         return path in (issue, config, own) or path in preview.image_sources() \
-            or any(path.is_relative_to(t) for t in preview.themes)
+            or any(path.is_relative_to(t) for t in preview.themes) or path.parent == config.parent and named(path)
+
+    def named(path: Path) -> bool:
+        """Whether `path` is (or holds) the theme folder digest.toml names: made after it was named, by `digest
+        theme copy default --to mytheme` say, while the page says there is no such theme."""
+        try:
+            return (config.parent / named_theme(config)).resolve().is_relative_to(path)
+        except (OSError, RuntimeError, ValueError):
+            return False
 
     def changed() -> None:
         on_change()
