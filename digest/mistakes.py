@@ -301,6 +301,20 @@ def _opening_quote(line: str) -> str:
     return match.group(1) if match else '"'
 
 
+_ADDRESS_AMONG_WORDS = re.compile(r"""["']?(?P<before>.*?)[\s:]*(?P<url>(?:https?://|mailto:)[^\s"']+)(?P<after>[^"']*)["']?""")
+
+
+def link_with_words(value: str) -> str | None:
+    """For `link: Find out more: https://…` (quoted or not): the button's words go in link_label."""
+    match = _ADDRESS_AMONG_WORDS.fullmatch(value.strip())
+    # Words before the address, or several after it: one word after may be the address's own, cut by a space.
+    if not match or not match["before"].strip(" :-–—") and len(match["after"].split()) < 2:
+        return None
+    words = " ".join(f"{match['before']} {match['after']}".split()).strip(" :-–—")
+    return (f"the link is the address alone: 'link: {match['url']}'; the words on the button go in link_label: "
+            f"'link_label: {words}'")
+
+
 def value_mistake(key: str, value: str, text: str = "") -> str | None:
     """What is wrong with `key: value` written on one line, when YAML would misread it."""
     value = value.strip()
@@ -308,6 +322,8 @@ def value_mistake(key: str, value: str, text: str = "") -> str | None:
         return None
     if key == "link" and (link := _MARKDOWN_LINK.fullmatch(value)):
         return f"the link is the address alone: 'link: {link.group(1)}' (the words on the button are link_label)"
+    if key == "link" and (found := link_with_words(value)):
+        return found
     if value[0] in "\"'":
         end = value.find(value[0], 1)
         while end != -1 and value[0] == "'" and value[end + 1 : end + 2] == "'":

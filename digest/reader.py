@@ -157,6 +157,13 @@ class _IssueReader:
             name = key.value
             label = f"{where}.{name}" if where else name
             if name not in spec:
+                entries = next((v for k, v in node.value if where is None and k.value == "entries"), None)
+                if name in ENTRY_FIELDS and isinstance(entries, yaml.SequenceNode) and entries.value:
+                    # A new entry typed at the start of the line, without its '- ': the entries' own column.
+                    first = entries.value[0].start_mark
+                    raise self.error(key, name, f"'{name}' is a field of an entry: start a new entry with '- ' "
+                                                f"before it, indented like line {first.line + 1}: "
+                                                f"'{' ' * max(first.column - 2, 0)}- {name}: …'")
                 import difflib  # only when something is misspelt: not on every run
                 near = difflib.get_close_matches(name, spec, n=1)
                 hint = f"did you mean '{near[0]}'?" if near else "known fields: " + ", ".join(spec)
@@ -280,7 +287,9 @@ class _IssueReader:
         link_node = fields["link"][1]
         link = self.scalar(link_node, f"{where}.link")
         if problem := link_problem(link):
-            raise self.error(link_node, f"{where}.link", problem)
+            from digest.mistakes import link_with_words  # the words for an editor's slip: only when there is one
+
+            raise self.error(link_node, f"{where}.link", link_with_words(link) or problem)
         self.note_url(link, f"{where}.link", _line(link_node))
 
         logo = None

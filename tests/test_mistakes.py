@@ -127,6 +127,19 @@ MISTAKES = {
         {15: "    link: [the study](https://clinicaltrials.gov/study/NCT00000001)"},
         "15: entries[1].link: the link is the address alone: 'link: https://clinicaltrials.gov/study/NCT00000001' "
         "(the words on the button are link_label)"),
+    "the button's words before the link": (
+        {15: "    link: Find out more: https://clinicaltrials.gov/study/NCT00000001"},
+        "15: entries[1].link: the link is the address alone: 'link: https://clinicaltrials.gov/study/NCT00000001'; "
+        "the words on the button go in link_label: 'link_label: Find out more'"),
+    "the button's words before the link, in quotes as the message on a ':' says": (
+        {15: '    link: "Find out more: https://clinicaltrials.gov/study/NCT00000001"'},
+        "15: entries[1].link: the link is the address alone: 'link: https://clinicaltrials.gov/study/NCT00000001'; "
+        "the words on the button go in link_label: 'link_label: Find out more'"),
+    "a new entry typed at the start of the line, without its '- '": (
+        {15: "    link: https://clinicaltrials.gov/study/NCT00000001\ninstitution: Other University\ntitle: Another\n"
+             "summary: Words.\nlink: https://clinicaltrials.gov/study/NCT00000002"},
+        "16: institution: 'institution' is a field of an entry: start a new entry with '- ' before it, indented like "
+        "line 9: '  - institution: …'"),
     "a ' #' inside a value": (
         {10: "    title: Trial #2 of something"},
         "10: entries[1].title: everything from '#2' on is read as a note and left out: put the whole value in "
