@@ -323,9 +323,37 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
                     write_file(staging, name, data, out_dir)
                     written += 1
             write_file(staging, MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"), out_dir)
+            _keep_own_files(out_dir, staging, files)
     except OSError as exc:
         raise BuildError(f"cannot write the site ({exc.strerror})", exc.filename or out_dir) from None
     return written
+
+
+def _keep_own_files(out_dir: Path, staging: Path, files: dict) -> None:
+    """The editor's own files in a site digest made (a CNAME for GitHub Pages, say), carried into the new
+    site: the swap replaces the folder whole, and they went with it, without a word. One the new site now
+    needs the name of stops the build."""
+    old = read_manifest(out_dir) if out_dir.is_dir() else None
+    if old is None:
+        return
+    for folder, dirs, names in os.walk(out_dir):
+        for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            path = Path(folder, name)
+            inside = path.relative_to(out_dir).as_posix()
+            if inside in old["files"] or inside == MANIFEST:
+                continue
+            if inside in files:
+                raise BuildError(f"holds {inside}, which is not the site's own, and the site now needs that name: "
+                                 "move it away (nothing was written, nothing was removed)", out_dir)
+            destination = staging / inside
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_symlink():
+                os.symlink(os.readlink(path), destination)
+            else:
+                try:
+                    os.link(path, destination)
+                except OSError:  # no hard links here: a copy
+                    destination.write_bytes(path.read_bytes())
 
 
 def _link_if_same(old: Path, data: bytes, destination: Path) -> bool:

@@ -530,6 +530,28 @@ def test_a_mistake_of_digest_toml_is_listed_once_not_once_an_issue(tmp_path):
     assert result.output.splitlines()[-1].startswith("1 error found")
 
 
+def test_the_editor_s_own_files_in_the_site_are_kept_through_rebuilds(tmp_path):
+    # A CNAME for GitHub Pages: the swap replaced the folder whole, and it went with it, without a word.
+    root = make_sample(tmp_path)
+    site = root / "site"
+    assert _archive(root).exit_code == 0
+    (site / "CNAME").write_text("news.example.org\n")
+    (site / "extra").mkdir()
+    (site / "extra" / "notes.txt").write_text("mine\n")
+    july = root / "issues" / "2024-07-first-patients.yaml"
+    july.write_text(july.read_text(encoding="utf-8").replace("A month after", "Two months after"), encoding="utf-8")
+    result = _archive(root)
+    assert result.exit_code == 0 and result.output.startswith("Built "), result.output
+    assert (site / "CNAME").read_text() == "news.example.org\n" and (site / "extra" / "notes.txt").read_text() == "mine\n"
+    # A file of the editor's where the site now needs to write is theirs: the build stops, and names it.
+    (root / "issues" / "2024-09-new.yaml").write_text(AUGUST.replace("2024-08-", "2024-09-"), encoding="utf-8")
+    (site / "2024-09-new").mkdir()
+    (site / "2024-09-new" / "index.html").write_text("mine\n")
+    result = _archive(root)
+    assert result.exit_code == 1 and "holds 2024-09-new/index.html, which is not the site's own" in result.output
+    assert (site / "2024-09-new" / "index.html").read_text() == "mine\n" and (site / "CNAME").exists()
+
+
 def test_a_fifo_at_the_site_s_place_is_never_replaced(tmp_path):
     root = make_sample(tmp_path)
     os.mkfifo(root / "site")
