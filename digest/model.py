@@ -232,8 +232,9 @@ class Finding:
     field: str | None = None  # e.g. "entries[2].link", "colours.brand"
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "severity": self.severity, "file": self.path, "line": self.line,
-                "field": self.field, "message": self.message}
+        """The finding as `digest check --format json` gives it, ready for json.dumps (`file` as text)."""
+        return {"id": self.id, "severity": self.severity, "file": None if self.path is None else str(self.path),
+                "line": self.line, "field": self.field, "message": self.message}
 
 
 @dataclass

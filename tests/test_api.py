@@ -112,6 +112,10 @@ def test_findings_carry_id_severity_path_line_field_and_message(newsletter):
     assert (todo.severity, todo.path, todo.line, todo.field) == ("error", newsletter.issue, 5, "intro")
     assert todo.message == "'TODO' left in the text: finish or remove it before sending"
     assert not result.ok
+    # As one finding of `digest check --format json`, and ready for json.dumps (a Path was not).
+    assert json.loads(json.dumps([f.as_dict() for f in result.findings]))[result.findings.index(todo)] == {
+        "id": "placeholder", "severity": "error", "file": str(newsletter.issue), "line": 5, "field": "intro",
+        "message": "'TODO' left in the text: finish or remove it before sending"}
 
 
 def test_write_puts_the_result_on_disk(newsletter, tmp_path):
