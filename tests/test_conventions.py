@@ -122,6 +122,8 @@ def test_new_outside_a_newsletter_is_refused_and_inside_says_where_it_wrote(tmp_
     assert made.is_file()
     assert result.stderr.splitlines() == [f"Created {os.path.relpath(made, tmp_path / 'issues')}",
                                           "Next: write it while you watch it with: digest preview 2025-03-01-spring-news.yaml"]
+    # As typed in the newsletter's folder, as `digest init`'s first issue says it, not where the editor stood.
+    assert "# Build it with: digest build issues/2025-03-01-spring-news.yaml\n" in made.read_text(encoding="utf-8")
     lonely = tmp_path.parent / f"{tmp_path.name}-lonely"
     lonely.mkdir()
     result = run("new", "Spring news", cwd=lonely)
