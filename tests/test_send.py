@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
+import time
 import subprocess
 import sys
 from email import policy
@@ -305,3 +307,102 @@ def test_the_test_copy_s_subject_is_filled_like_its_body(built, tmp_path, smtp_s
     assert message["Subject"].startswith("Alex, ") and "<title>Alex, " in html
     send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--platform", "mailchimp", "--force", "--raw")
     assert parts(server.received[1][2])[0]["Subject"].startswith("*|FNAME|*, ")
+
+
+class RawServer:
+    """A mail server that says what `script(connection)` says, on a real socket, for what aiosmtpd will not do."""
+
+    def __init__(self, script):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.where = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stop = threading.Event()
+        self.script = script
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        connection, _ = self.sock.accept()
+        with connection:
+            try:
+                self.script(connection, self.stop)
+            except OSError:
+                pass  # digest hung up: as it should
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+def endless_ehlo(connection, stop):
+    connection.sendall(b"220 ready\r\n")
+    connection.recv(1000)
+    while not stop.is_set():
+        connection.sendall(b"250-and more\r\n" * 1000)
+
+
+def dripping(connection, stop):
+    for byte in b"220 ready, very slowly\r\n":
+        if stop.wait(0.5):
+            return
+        connection.sendall(bytes([byte]))
+
+
+def escapes(connection, stop):
+    connection.sendall(b"554 \x1b[31mgo away\x1b[0m\r\n")
+    stop.wait(5)
+
+
+def test_a_reply_that_never_ends_is_one_line_not_all_the_memory(built, tmp_path):
+    # smtplib gathers a reply's lines without end: 5.8 GB after 20 s.
+    with RawServer(endless_ehlo) as server:
+        result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where)
+    assert result.exit_code == 1
+    assert result.output == f"the mail server {server.where} sent a reply of more than 200 lines; nothing was sent\n"
+
+
+def test_a_server_answering_a_byte_at_a_time_is_cut_at_the_session_s_end(built, tmp_path, monkeypatch):
+    # Each read has its 30 s, and each gets a byte: the session went on for minutes, or hours.
+    from digest.commands import send as sending
+
+    monkeypatch.setattr(sending, "SESSION", 2)
+    started = time.monotonic()
+    with RawServer(dripping) as server:
+        result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where)
+    assert result.exit_code == 1 and time.monotonic() - started < 10
+    assert result.output == f"the mail server {server.where} did not finish within 2 s; nothing was sent\n"
+
+
+def test_the_server_s_words_reach_the_terminal_without_its_escape_sequences(built, tmp_path):
+    with RawServer(escapes) as server:
+        result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where)
+    assert result.exit_code == 1 and "\x1b" not in result.output and "go away" in result.output
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["--user", "jürgen"], {"DIGEST_SMTP_PASSWORD": "x"}, "must be plain ASCII"),
+    (["--user", "me"], {"DIGEST_SMTP_PASSWORD": "pässwörd"}, "must be plain ASCII"),
+])
+def test_a_login_smtplib_cannot_send_is_one_line(built, tmp_path, args, env, message):
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", "127.0.0.1:9", *args, env=env)
+    assert result.exit_code == 1 and len(result.output.splitlines()) == 1 and message in result.output
+
+
+@pytest.mark.parametrize("host", ["a..b", "x" * 64 + ".example.org"])
+def test_a_server_name_that_is_no_name_is_one_line(built, tmp_path, host):
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", f"{host}:25")
+    assert result.exit_code == 2 and result.output == f"--smtp: {host!r} is not a server name\n"
+
+
+def test_a_password_sent_without_encryption_is_warned_of_but_to_this_computer(built, tmp_path, smtp_server):
+    from digest.commands.send import _this_computer
+
+    server = smtp_server(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--user", USER,
+                  env={"DIGEST_SMTP_PASSWORD": PASSWORD})
+    assert result.exit_code == 0 and "unencrypted" not in result.output
+    assert [_this_computer(h) for h in ("localhost", "127.0.0.2", "::1", "smtp.example.org", "192.0.2.1")] == [
+        True, True, True, False, False]
