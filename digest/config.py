@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from digest.exceptions import ConfigError, IssueError, OptionError, display_path
 from digest.files import read_text
-from digest.markup import MarkdownLinkError, control_problem, link_problem, render
+from digest.markup import MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
 from digest.model import Colours, Image, Newsletter, SocialLink, SocialNetwork, SourceMap, Theme
 from digest.theme import OWN, THEME_TOML, find_file, find_theme, theme_dirs
 
@@ -319,6 +319,8 @@ class _ConfigReader:
     def sender(self, data: dict) -> str:
         """`Name <address@example.org>`: the From of the .eml export and of test sends."""
         value = self.text(data, "sender")
+        if problem := encoded_word_problem(value):
+            raise self.error("sender", problem)
         # "Name <address>" with any name (commas too, no quotes needed), or a bare address.
         match = re.fullmatch(r"([^<>]*?)\s*<([^<>]*)>|([^<>]*)", value)
         shape = 'write it as "Name <address@example.org>"'
@@ -343,7 +345,7 @@ class _ConfigReader:
         links = []
         for item in values:
             link = item.strip()
-            if problem := link_problem(link):
+            if problem := link_problem(link) or encoded_word_problem(link):
                 raise self.error("unsubscribe", problem)
             if not link.lower().startswith(("https://", "mailto:")):
                 # RFC 8058: one-click unsubscribe must go over HTTPS.

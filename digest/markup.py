@@ -43,6 +43,17 @@ def link_problem(url: str) -> str | None:
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
+
+
+def encoded_word_problem(value: str) -> str | None:
+    """A header's text written as RFC 2047 encodes it (=?utf-8?q?…?=): Python's email package decodes it,
+    line breaks and all, and writes them out raw, which adds headers (Bcc:) or a body of its own."""
+    if _ENCODED_WORD.search(value):
+        return "holds '=?…?=', the form mail headers are encoded in: type the words themselves"
+    return None
+
+
 def control_problem(text: str) -> str | None:
     if bad := _INVISIBLE.search(text):
         return f"contains an invisible control character (U+{ord(bad.group()):04X}): delete it"

@@ -18,7 +18,7 @@ from digest.assets import resolve_image
 from digest.dates import iso_date
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
-from digest.markup import MarkdownLinkError, control_problem, link_problem, render
+from digest.markup import MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
 from digest.model import Entry, Image, Issue, Newsletter, Section, SourceMap, Text
 from digest.platforms import FIRST_NAME
 
@@ -86,7 +86,7 @@ class _IssueReader:
         return Issue(
             path=self.path,
             slug=slug_for(self.path),
-            subject=self.line_text(fields, "subject"),
+            subject=self.header_text(fields, "subject"),
             preheader=self.line_text(fields, "preheader"),
             date=self.date(fields["date"][1]),
             intro=self.markdown(fields, "intro"),
@@ -235,6 +235,13 @@ class _IssueReader:
         value = self.scalar(node, label)
         if len(value.splitlines()) > 1:  # \r, \u2028 and the like too: a subject becomes a mail header
             raise self.error(node, label, "must fit on one line")
+        return value
+
+    def header_text(self, fields, name: str) -> str:
+        """A line that becomes a mail header: never one a mail program would decode into more headers."""
+        value = self.line_text(fields, name)
+        if problem := encoded_word_problem(value):
+            raise self.error(fields[name][1], name, problem)
         return value
 
     def markdown(self, fields, name: str, where: str | None = None) -> Text:
