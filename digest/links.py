@@ -116,6 +116,7 @@ class _Host:
         self.slots = threading.Semaphore(per_host)
         self.lock = threading.Lock()
         self.delay, self.next_start = delay, 0.0
+        self.silent = False  # one visit found no answer in time: the others would wait as long, in turn
 
     def __enter__(self):
         self.slots.acquire()
@@ -143,6 +144,9 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
 
     try:
         with host, fetch.deadline(timeout):  # the whole visit, HEAD, GET and redirects, within `timeout`
+            if host.silent:  # 16 links to a silent site took 16 / 2 × 10 s
+                return LinkResult(url, False, problem=f"did not answer within {timeout:g} seconds (nor did another "
+                                                      "link to this site)")
             response = client.head(url)
             if response.status_code in HEAD_REFUSED:
                 with client.stream("GET", url) as response:  # the headers are enough: the body is never read
@@ -152,6 +156,7 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     except httpx.TooManyRedirects:
         return LinkResult(url, False, problem="redirects in a loop and never reaches a page")
     except httpx.TimeoutException:
+        host.silent = True
         return LinkResult(url, False, problem=f"did not answer within {timeout:g} seconds")
     except httpx.ConnectError as exc:
         if "name or service not known" in str(exc).lower() or "nodename nor servname" in str(exc).lower() \
@@ -164,6 +169,9 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     redirect = response.history[0].status_code if response.history else None
     final = str(response.url) if response.history else None
     status = response.status_code
+    if 300 <= status < 400:  # a redirect that names no page (no Location) ends here: nowhere to read
+        return LinkResult(url, False, status, final, redirect, problem=f"the site answers {status} but names no "
+                                                                       "page to go to")
     if status >= 400:
         reason = response.reason_phrase or "error"
         return LinkResult(url, False, status, final, redirect, problem=f"the site answers {status} {reason}")
@@ -221,18 +229,14 @@ class _Cache:
 
     def get(self, url: str) -> LinkResult | None:
         entry = self.entries.get(url)
-        try:
-            if entry and time.time() - entry["checked"] < CACHE_SECONDS:
-                return LinkResult(url, True, entry["status"], entry["final_url"], entry["redirect"], cached=True,
-                                  content_type=entry.get("content_type"))
-        except (KeyError, TypeError):
-            pass
-        return None
+        if not _fresh(entry, time.time()):
+            return None
+        return LinkResult(url, True, entry["status"], entry["final_url"], entry["redirect"], cached=True,
+                          content_type=entry.get("content_type"))
 
     def save(self, results) -> None:
         now = time.time()
-        self.entries = {u: e for u, e in self.entries.items()
-                        if isinstance(e, dict) and now - e.get("checked", 0) < CACHE_SECONDS}
+        self.entries = {u: e for u, e in self.entries.items() if _fresh(e, now)}
         for result in results:
             if result.ok and not result.cached:
                 self.entries[result.url] = {"checked": now, "status": result.status, "final_url": result.final_url,
@@ -241,3 +245,15 @@ class _Cache:
             write_atomically(self.path, json.dumps({"version": 1, "links": self.entries}).encode("utf-8"))
         except DigestError:
             pass  # a cache we cannot write only costs time on the next run
+
+
+def _fresh(entry, now: float) -> bool:
+    """An entry as `save` writes it, checked within the hour: a damaged file (a date as text, a status as a
+    list, a time in the future, which would stand for ever) is asked again, never trusted or crashed on."""
+    def kind(value, *types) -> bool:
+        return value is None or (isinstance(value, types) and not isinstance(value, bool))
+
+    return isinstance(entry, dict) and isinstance(entry.get("checked"), (int, float)) \
+        and not isinstance(entry["checked"], bool) and -60 <= now - entry["checked"] < CACHE_SECONDS \
+        and all(k in entry for k in ("status", "final_url", "redirect")) and kind(entry["status"], int) \
+        and kind(entry["redirect"], int) and kind(entry["final_url"], str) and kind(entry.get("content_type"), str)

@@ -26,6 +26,7 @@ class _Handler(BaseHTTPRequestHandler):
         "/error": (500, None),
         "/loop": (302, "/loop"),
         "/moved-to-missing": (301, "/missing"),
+        "/nowhere": (302, None),  # a redirect that names no page
     }
 
     def do_HEAD(self):
@@ -40,7 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._route(body=True)
 
     def _route(self, body=False):
-        if self.path == "/slow":
+        if self.path.split("?")[0] == "/slow":
             time.sleep(SLOW_SECONDS)
             return self._answer(200, body=body)
         if self.path == "/no-head":
@@ -127,6 +128,21 @@ def test_a_slow_page_times_out(server):
     result = check([server.url + "/slow"])[server.url + "/slow"]
     assert not result.ok and "did not answer within 0.4 seconds" in result.problem
     assert time.monotonic() - started < SLOW_SECONDS
+
+
+def test_a_redirect_that_names_no_page_is_broken(server):
+    result = check([server.url + "/nowhere"])[server.url + "/nowhere"]
+    assert not result.ok and result.problem == "the site answers 302 but names no page to go to"
+
+
+def test_once_a_site_is_silent_its_other_links_do_not_wait_their_turn_too(server):
+    # 16 links to a silent site: 16 / 2 at a time × the timeout, 83 s at 10 s.
+    urls = [f"{server.url}/slow?{i}" for i in range(8)]
+    started = time.monotonic()
+    results = check(urls)
+    assert time.monotonic() - started < 3 * TIMEOUT + 1
+    assert all(not r.ok and "did not answer within 0.4 seconds" in r.problem for r in results.values())
+    assert sum(path.startswith("/slow") for _, path in server.requests) <= 2
 
 
 def test_a_redirect_loop_is_broken(server):
@@ -247,6 +263,18 @@ def test_a_damaged_cache_is_started_afresh(server, cache):
     cache.write_text("{not json")
     assert check([server.url + "/ok"])[server.url + "/ok"].ok
     assert server.url + "/ok" in json.loads(cache.read_text())["links"]
+
+
+@pytest.mark.parametrize("damage", [{"checked": "yesterday"}, {"content_type": 5}, {"checked": 9e15}, {"status": [200]},
+                                    {"checked": True}])
+def test_a_damaged_entry_is_asked_again_never_crashed_on_nor_trusted_for_ever(server, cache, damage):
+    check([server.url + "/ok"])
+    data = json.loads(cache.read_text())
+    data["links"][server.url + "/ok"].update(damage)
+    cache.write_text(json.dumps(data))
+    assert check([server.url + "/ok"])[server.url + "/ok"].ok
+    assert Counter(server.requests)[("HEAD", "/ok")] == 2  # asked again
+    assert json.loads(cache.read_text())["links"][server.url + "/ok"]["status"] == 200
 
 
 def test_the_cache_lives_in_the_user_cache_folder_unless_told(monkeypatch, tmp_path):
