@@ -147,3 +147,25 @@ def test_the_page_lists_the_findings_of_each_save_beside_the_email(newsletter, b
         newsletter.write_issue(newsletter.issue.read_text().replace(" TODO", ""))
         wait_until(page, "() => document.getElementById('finding-count').innerText.includes('0 errors')")
         assert page.query_selector("#findings li.error") is None
+
+
+def test_many_tabs_of_one_preview_all_load_and_all_follow_a_save(newsletter, browser):
+    # Each tab held an event stream of its own: a browser opens six connections to one server, so the sixth
+    # tab never showed the email and the seventh never loaded.
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        context = browser.new_context()
+        try:
+            pages = [context.new_page() for _ in range(8)]
+            for page in pages:
+                page.goto(server.url, wait_until="commit")
+            for page in pages:
+                frame_text_has(page, "A trial of something")
+            newsletter.write_issue(newsletter.issue.read_text().replace("A trial of something", "A renamed trial"))
+            for page in pages:
+                frame_text_has(page, "A renamed trial")
+            pages[0].close()  # the tab that held the stream: another takes it over
+            newsletter.write_issue(newsletter.issue.read_text().replace("A renamed trial", "A trial renamed again"))
+            for page in pages[1:]:
+                frame_text_has(page, "A trial renamed again")
+        finally:
+            context.close()

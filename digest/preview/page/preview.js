@@ -134,7 +134,26 @@ function apply(next) {
   if (emailChanged) { loadFrame(); loadText(next.email_version); }
 }
 
+const LOST = "Lost the preview server: is digest preview still running? Retrying…";
+
+function listen(passOn) {
+  const events = new EventSource("/events");
+  events.onmessage = (message) => { apply(JSON.parse(message.data)); passOn(message.data); };
+  events.onerror = () => { $("status").textContent = LOST; passOn(null); };
+}
+
 applyPrefs();
-const events = new EventSource("/events");
-events.onmessage = (message) => apply(JSON.parse(message.data));
-events.onerror = () => { $("status").textContent = "Lost the preview server: is digest preview still running? Retrying…"; };
+// One tab holds the server's event stream and passes each state on to the other tabs of this preview: a
+// browser opens at most six connections to one server, and a stream for every tab used them all up (the
+// seventh tab never loaded). The lock is the tab's until it closes; then another tab takes it over.
+if ("BroadcastChannel" in window && navigator.locks) {
+  const channel = new BroadcastChannel("digest-preview");
+  channel.onmessage = (message) => {
+    if (message.data === null) $("status").textContent = LOST;
+    else apply(JSON.parse(message.data));
+  };
+  fetch("/state.json").then((answer) => answer.json()).then((now) => { if (!state) apply(now); }, () => {});
+  navigator.locks.request("digest-preview-events", () => new Promise(() => listen((data) => channel.postMessage(data))));
+} else {
+  listen(() => {});
+}
