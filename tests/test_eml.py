@@ -121,6 +121,7 @@ def test_without_sender_nothing_is_written(newsletter, tmp_path):
         ("unsubscribe = 3", "must be an address in quotes"),
         # Python's email package decodes =?…?= and writes its line breaks out raw: a Bcc:, or a body of its own.
         ('sender = "=?utf-8?q?News=0D=0ABcc:_x@evil.example?= <news@testnews.example>"', "holds '=?…?='"),
+        ('sender = "=?utf-8?q?Test News=0D=0ABcc:_x@evil.example?= <news@testnews.example>"', "holds '=?…?='"),
         ('unsubscribe = "mailto:u@testnews.example?subject==?utf-8?q?a=0D=0AX:_y?="', "holds '=?…?='"),
     ],
 )
@@ -137,7 +138,7 @@ def test_a_subject_encoded_as_a_mail_header_is_refused_not_decoded_into_more_hea
     configure(newsletter)
     newsletter.issue.write_text(newsletter.issue.read_text(encoding="utf-8").replace(
         "subject: A subject line that is long enough",
-        'subject: "=?utf-8?q?Hello=0D=0AX-Injected:_yes=0D=0A=0D=0AFake_body?="'), encoding="utf-8")
+        'subject: "=?utf-8?q?Hello there=0D=0AX-Injected:_yes=0D=0A=0D=0AFake_body?="'), encoding="utf-8")
     result = build(newsletter, tmp_path / "out")
     assert result.exit_code == 1 and not (tmp_path / "out").exists()
     assert "test-issue.yaml:1: subject: holds '=?…?=', the form mail headers are encoded in: type the words themselves" in result.output
