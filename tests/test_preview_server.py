@@ -456,3 +456,12 @@ def test_a_theme_folder_made_after_digest_toml_names_it_is_followed(newsletter):
         wait_for(lambda: state(server)["error"] is None)
         (newsletter.root / "mine" / "email.txt.j2").write_text("Mine: {{ issue.subject }}\n")
         wait_for(lambda: get(server, "/email.txt")[2].startswith(b"Mine: "))
+
+
+def test_every_state_carries_the_run_so_a_page_tells_a_restarted_preview(newsletter):
+    # Only the state before the first build had it: after a restart on the same port, a tab kept the old email.
+    with running(newsletter.issue, port=0, report=lambda ok, line: None) as server:
+        first = state(server)
+        newsletter.write_issue(newsletter.issue.read_text().replace("A trial of something", "A renamed trial"))
+        after = wait_for(lambda: (now := state(server))["email_version"] == 2 and now)
+        assert first["run"] == after["run"] and isinstance(after["run"], int)

@@ -62,7 +62,7 @@ class Preview:
                         "findings": [_finding(f, self.issue_path) for f in email.findings],
                         "build_ms": elapsed_ms,
                     }
-                self._state.update(version=self.version, email_version=self.email_version, error=error,
+                self._state.update(version=self.version, email_version=self.email_version, error=error, run=self.run,
                                    issue=where(self.issue_path), time=time.strftime("%H:%M:%S"))
                 self._state_json = json.dumps(self._state)
                 self._changed.notify_all()
