@@ -145,8 +145,8 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     try:
         with host, fetch.deadline(timeout):  # the whole visit, HEAD, GET and redirects, within `timeout`
             if host.silent:  # 16 links to a silent site took 16 / 2 × 10 s
-                return LinkResult(url, False, problem=f"did not answer within {timeout:g} seconds (nor did another "
-                                                      "link to this site)")
+                return LinkResult(url, False, problem=f"could not be reached: the site took no connection within "
+                                                      f"{timeout:g} seconds for another link")
             response = client.head(url)
             if response.status_code in HEAD_REFUSED:
                 with client.stream("GET", url) as response:  # the headers are enough: the body is never read
@@ -155,8 +155,12 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
         return LinkResult(url, False, problem=f"is not a valid web address ({exc})")
     except httpx.TooManyRedirects:
         return LinkResult(url, False, problem="redirects in a loop and never reaches a page")
-    except httpx.TimeoutException:
-        host.silent = True
+    except httpx.TimeoutException as exc:
+        # A site that takes no connection at all takes none for its other links either; one slow page, or a
+        # redirect to another site, says nothing about them.
+        request = getattr(exc, "_request", None)
+        if isinstance(exc, httpx.ConnectTimeout) and request is not None and _host(str(request.url)) == _host(url):
+            host.silent = True
         return LinkResult(url, False, problem=f"did not answer within {timeout:g} seconds")
     except httpx.ConnectError as exc:
         if "name or service not known" in str(exc).lower() or "nodename nor servname" in str(exc).lower() \
