@@ -301,18 +301,25 @@ def _opening_quote(line: str) -> str:
     return match.group(1) if match else '"'
 
 
-_ADDRESS_AMONG_WORDS = re.compile(r"""["']?(?P<before>.*?)[\s:]*(?P<url>(?:https?://|mailto:)[^\s"']+)(?P<after>[^"']*)["']?""")
+# Words, then the address alone to the end: "Find out more: https://…", quoted or not. Words after the
+# address are not taken for a label: a mailto's subject or a file name may hold spaces of their own.
+_WORDS_THEN_ADDRESS = re.compile(r"""["']?(?P<words>[^"'/]*?[^\W\d_][^"'/]*?)[\s:–—-]+(?P<url>(?:https?://|mailto:)[^\s"']+)["']?""")
+_WRAPPED = {"“": "”", "‘": "’", "<": ">", "(": ")", "[": "]", "«": "»"}
 
 
 def link_with_words(value: str) -> str | None:
-    """For `link: Find out more: https://…` (quoted or not): the button's words go in link_label."""
-    match = _ADDRESS_AMONG_WORDS.fullmatch(value.strip())
-    # Words before the address, or several after it: one word after may be the address's own, cut by a space.
-    if not match or not match["before"].strip(" :-–—") and len(match["after"].split()) < 2:
+    """For `link: Find out more: https://…` (quoted or not): the button's words go in link_label; and for an
+    address pasted with marks around it (“https://…”, <https://…>)."""
+    value = value.strip()
+    if value[:1] in _WRAPPED and value.endswith(_WRAPPED[value[0]]) and " " not in value:
+        return f"the link is the address alone, without {value[0]} {_WRAPPED[value[0]]} around it: 'link: {value[1:-1]}'"
+    if value[-1:] in ("”", "’", "»") and value.startswith(("https://", "http://", "mailto:")):
+        return f"the link ends in {value[-1]}, a quotation mark pasted with it: 'link: {value[:-1]}'"
+    match = _WORDS_THEN_ADDRESS.fullmatch(value)
+    if not match:
         return None
-    words = " ".join(f"{match['before']} {match['after']}".split()).strip(" :-–—")
     return (f"the link is the address alone: 'link: {match['url']}'; the words on the button go in link_label: "
-            f"'link_label: {words}'")
+            f"'link_label: {match['words'].strip(' :-–—')}'")
 
 
 def value_mistake(key: str, value: str, text: str = "") -> str | None:

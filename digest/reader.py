@@ -158,7 +158,8 @@ class _IssueReader:
             label = f"{where}.{name}" if where else name
             if name not in spec:
                 entries = next((v for k, v in node.value if where is None and k.value == "entries"), None)
-                if name in ENTRY_FIELDS and isinstance(entries, yaml.SequenceNode) and entries.value:
+                if name in ENTRY_FIELDS and isinstance(entries, yaml.SequenceNode) and entries.value \
+                        and key.start_mark.line > entries.start_mark.line:  # below the entries, not a misspelt field above
                     # A new entry typed at the start of the line, without its '- ': the entries' own column.
                     first = entries.value[0].start_mark
                     raise self.error(key, name, f"'{name}' is a field of an entry: start a new entry with '- ' "
@@ -293,7 +294,7 @@ class _IssueReader:
 
         link_node = fields["link"][1]
         link = self.scalar(link_node, f"{where}.link")
-        if problem := link_problem(link):
+        if (problem := link_problem(link)) or link[-1:] in ("”", "’", "»"):  # a quotation mark pasted with it
             from digest.mistakes import link_with_words  # the words for an editor's slip: only when there is one
 
             raise self.error(link_node, f"{where}.link", link_with_words(link) or problem)

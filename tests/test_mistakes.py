@@ -140,6 +140,21 @@ MISTAKES = {
              "summary: Words.\nlink: https://clinicaltrials.gov/study/NCT00000002"},
         "16: institution: 'institution' is a field of an entry: start a new entry with '- ' before it, indented like "
         "line 9: '  - institution: …'"),
+    "an entry's field above the entries is a field the issue does not know": (
+        {4: "status: draft\nintro: |"},
+        "4: status: unknown field; known fields: subject, preheader, date, intro, entries, sections, outro, greeting"),
+    "a link in curly quotes, pasted from a word processor": (
+        {15: "    link: “https://clinicaltrials.gov/study/NCT00000001”"},
+        "15: entries[1].link: the link is the address alone, without “ ” around it: "
+        "'link: https://clinicaltrials.gov/study/NCT00000001'"),
+    "a link ending in the closing quote it was pasted with": (
+        {15: "    link: https://clinicaltrials.gov/study/NCT00000001”"},
+        "15: entries[1].link: the link ends in ”, a quotation mark pasted with it: "
+        "'link: https://clinicaltrials.gov/study/NCT00000001'"),
+    "an address with spaces of its own is not taken for one with a button label": (
+        {15: '    link: "mailto:trials@testnews.example?subject=A question about the trial"'},
+        "15: entries[1].link: the link 'mailto:trials@testnews.example?subject=A question about the trial' contains "
+        "spaces or control characters"),
     "a ' #' inside a value": (
         {10: "    title: Trial #2 of something"},
         "10: entries[1].title: everything from '#2' on is read as a note and left out: put the whole value in "
