@@ -330,22 +330,29 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
 
 
 def _keep_own_files(out_dir: Path, staging: Path, files: dict) -> None:
-    """The editor's own files in a site digest made (a CNAME for GitHub Pages, say), carried into the new
-    site: the swap replaces the folder whole, and they went with it, without a word. One the new site now
-    needs the name of stops the build."""
+    """The editor's own files in a site digest made (a CNAME for GitHub Pages, an empty .well-known/), carried
+    into the new site: the swap replaces the folder whole, and they went with it, without a word. One the
+    new site now needs the place of (a new issue's folder) stops the build."""
     old = read_manifest(out_dir) if out_dir.is_dir() else None
     if old is None:
         return
+    folders = {str(Path(name).parent.as_posix()) for name in files} | {MANIFEST}
     for folder, dirs, names in os.walk(out_dir):
-        for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
-            path = Path(folder, name)
+        linked = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        empty = [] if names or dirs else [""]  # a folder of the editor's with nothing in it yet
+        for name in names + linked + empty:
+            path = Path(folder, name) if name else Path(folder)
             inside = path.relative_to(out_dir).as_posix()
-            if inside in old["files"] or inside == MANIFEST:
+            if inside in old["files"] or inside in (MANIFEST, "."):
                 continue
-            if inside in files:
-                raise BuildError(f"holds {inside}, which is not the site's own, and the site now needs that name: "
+            parents = {p.as_posix() for p in Path(inside).parents}
+            if inside in files or inside in folders or parents & set(files):
+                raise BuildError(f"holds {inside}, which is not the site's own, and the site now needs its place: "
                                  "move it away (nothing was written, nothing was removed)", out_dir)
             destination = staging / inside
+            if not name:
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
             destination.parent.mkdir(parents=True, exist_ok=True)
             if path.is_symlink():
                 os.symlink(os.readlink(path), destination)

@@ -550,6 +550,16 @@ def test_the_editor_s_own_files_in_the_site_are_kept_through_rebuilds(tmp_path):
     result = _archive(root)
     assert result.exit_code == 1 and "holds 2024-09-new/index.html, which is not the site's own" in result.output
     assert (site / "2024-09-new" / "index.html").read_text() == "mine\n" and (site / "CNAME").exists()
+    # A file where the site needs a folder is named too, not the staging folder the write failed in.
+    shutil.rmtree(site / "2024-09-new")
+    (site / "2024-09-new").write_text("mine\n")
+    result = _archive(root)
+    assert result.exit_code == 1 and "holds 2024-09-new, which is not the site's own" in result.output
+    # An empty folder of the editor's is carried too (a `git init` not yet committed, a .well-known/).
+    (site / "2024-09-new").unlink()
+    (root / "issues" / "2024-09-new.yaml").unlink()
+    (site / ".well-known").mkdir()
+    assert _archive(root, "--no-feed").exit_code == 0 and (site / ".well-known").is_dir() and (site / "CNAME").exists()
 
 
 def test_a_fifo_at_the_site_s_place_is_never_replaced(tmp_path):
