@@ -336,7 +336,7 @@ def _keep_own_files(out_dir: Path, staging: Path, files: dict) -> None:
     old = read_manifest(out_dir) if out_dir.is_dir() else None
     if old is None:
         return
-    folders = {str(Path(name).parent.as_posix()) for name in files} | {MANIFEST}
+    folders = {parent.as_posix() for name in files for parent in Path(name).parents}  # the site's own folders
     for folder, dirs, names in os.walk(out_dir):
         linked = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
         empty = [] if names or dirs else [""]  # a folder of the editor's with nothing in it yet
@@ -345,6 +345,8 @@ def _keep_own_files(out_dir: Path, staging: Path, files: dict) -> None:
             inside = path.relative_to(out_dir).as_posix()
             if inside in old["files"] or inside in (MANIFEST, "."):
                 continue
+            if not name and inside in folders:
+                continue  # a folder of the site's, emptied: the new site fills it again
             parents = {p.as_posix() for p in Path(inside).parents}
             if inside in files or inside in folders or parents & set(files):
                 raise BuildError(f"holds {inside}, which is not the site's own, and the site now needs its place: "
