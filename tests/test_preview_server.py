@@ -456,6 +456,12 @@ def test_a_theme_folder_made_after_digest_toml_names_it_is_followed(newsletter):
         wait_for(lambda: state(server)["error"] is None)
         (newsletter.root / "mine" / "email.txt.j2").write_text("Mine: {{ issue.subject }}\n")
         wait_for(lambda: get(server, "/email.txt")[2].startswith(b"Mine: "))
+        # A theme kept elsewhere and linked in under the name digest.toml gives it.
+        newsletter.write_config(newsletter.config.read_text().replace('theme = "mine"', 'theme = "linked"'))
+        wait_for(lambda: "unknown theme 'linked'" in (state(server)["error"] or ""))
+        time.sleep(0.5)  # the builds of that save are done: only the link can bring the next
+        (newsletter.root / "linked").symlink_to(newsletter.root / "mine", target_is_directory=True)
+        wait_for(lambda: state(server)["error"] is None)
 
 
 def test_every_state_carries_the_run_so_a_page_tells_a_restarted_preview(newsletter):

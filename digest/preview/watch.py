@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -30,7 +31,9 @@ def start_watching(preview, on_change, stop: threading.Event, on_error) -> list[
         """Whether `path` is (or holds) the theme folder digest.toml names: made after it was named, by `digest
         theme copy default --to mytheme` say, while the page says there is no such theme."""
         try:
-            return (config.parent / named_theme(config)).resolve().is_relative_to(path)
+            named = config.parent / named_theme(config)
+            # As typed, and where links lead: the folder may be a link made to a theme elsewhere.
+            return Path(os.path.normpath(named)).is_relative_to(path) or named.resolve().is_relative_to(path)
         except (OSError, RuntimeError, ValueError):
             return False
 
