@@ -43,7 +43,8 @@ def link_problem(url: str) -> str | None:
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
-_ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?[^?]*\?=")  # spaces too: Python decodes "=?utf-8?q?a b?="
+# The opening alone: Python decodes "=?utf-8?q?a b?=" with a space, and "=?utf-8?q?=0D=0A…" without its end.
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?")
 
 
 def encoded_word_problem(value: str) -> str | None:

@@ -122,6 +122,7 @@ def test_without_sender_nothing_is_written(newsletter, tmp_path):
         # Python's email package decodes =?…?= and writes its line breaks out raw: a Bcc:, or a body of its own.
         ('sender = "=?utf-8?q?News=0D=0ABcc:_x@evil.example?= <news@testnews.example>"', "holds '=?…?='"),
         ('sender = "=?utf-8?q?Test News=0D=0ABcc:_x@evil.example?= <news@testnews.example>"', "holds '=?…?='"),
+        ('sender = "=?utf-8?q?=0D=0ATest News <news@testnews.example>"', "holds '=?…?='"),  # no end: decoded all the same
         ('unsubscribe = "mailto:u@testnews.example?subject==?utf-8?q?a=0D=0AX:_y?="', "holds '=?…?='"),
     ],
 )
@@ -134,11 +135,13 @@ def test_bad_sender_or_unsubscribe(newsletter, tmp_path, line, problem):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_subject_encoded_as_a_mail_header_is_refused_not_decoded_into_more_headers(newsletter, tmp_path):
+@pytest.mark.parametrize("subject", ["=?utf-8?q?Hello there=0D=0AX-Injected:_yes=0D=0A=0D=0AFake_body?=",
+                                     "Monthly news =?utf-8?q?=0D=0ABcc: victim@evil.example"])
+def test_a_subject_encoded_as_a_mail_header_is_refused_not_decoded_into_more_headers(newsletter, tmp_path, subject):
     configure(newsletter)
     newsletter.issue.write_text(newsletter.issue.read_text(encoding="utf-8").replace(
         "subject: A subject line that is long enough",
-        'subject: "=?utf-8?q?Hello there=0D=0AX-Injected:_yes=0D=0A=0D=0AFake_body?="'), encoding="utf-8")
+        f'subject: "{subject}"'), encoding="utf-8")
     result = build(newsletter, tmp_path / "out")
     assert result.exit_code == 1 and not (tmp_path / "out").exists()
     assert "test-issue.yaml:1: subject: holds '=?…?=', the form mail headers are encoded in: type the words themselves" in result.output

@@ -114,6 +114,11 @@ def send(issue_path: Path, recipients: list[str], server: str, security: str | N
                         "fix them, or use --force to send the test copy anyway")
     if not raw:
         result = with_sample_values(result)
+        from digest.markup import encoded_word_problem
+
+        # Checked as typed; the sample values filled in could complete an encoded word (only with --force).
+        if problem := encoded_word_problem(result.issue.subject):
+            raise SendError(f"the subject, with the sample values filled in, {problem}")
     message = build_message(result)
     sender = parseaddr(message["From"])[1]
     message["To"] = ", ".join(recipients)
