@@ -297,7 +297,8 @@ class _IssueReader:
         if (problem := link_problem(link)) or link[-1:] in ("”", "’", "»"):  # a quotation mark pasted with it
             from digest.mistakes import link_with_words  # the words for an editor's slip: only when there is one
 
-            raise self.error(link_node, f"{where}.link", link_with_words(link) or problem)
+            raise self.error(link_node, f"{where}.link", link_with_words(link) or problem
+                             or f"the link ends in {link[-1]}, a quotation mark pasted with it: leave it out")
         self.note_url(link, f"{where}.link", _line(link_node))
 
         logo = None

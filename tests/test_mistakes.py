@@ -151,6 +151,10 @@ MISTAKES = {
         {15: "    link: https://clinicaltrials.gov/study/NCT00000001”"},
         "15: entries[1].link: the link ends in ”, a quotation mark pasted with it: "
         "'link: https://clinicaltrials.gov/study/NCT00000001'"),
+    "a link in capitals ending in the closing quote it was pasted with": (
+        {15: "    link: HTTPS://clinicaltrials.gov/study/NCT00000001’"},
+        "15: entries[1].link: the link ends in ’, a quotation mark pasted with it: "
+        "'link: HTTPS://clinicaltrials.gov/study/NCT00000001'"),
     "an address with spaces of its own is not taken for one with a button label": (
         {15: '    link: "mailto:trials@testnews.example?subject=A question about the trial"'},
         "15: entries[1].link: the link 'mailto:trials@testnews.example?subject=A question about the trial' contains "
