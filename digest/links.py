@@ -142,12 +142,14 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
 
     from digest import fetch
 
+    answered = False
     try:
         with host, fetch.deadline(timeout):  # the whole visit, HEAD, GET and redirects, within `timeout`
             if host.silent:  # 16 links to a silent site took 16 / 2 × 10 s
                 return LinkResult(url, False, problem=f"could not be reached: the site took no connection within "
                                                       f"{timeout:g} seconds for another link")
             response = client.head(url)
+            answered = True
             if response.status_code in HEAD_REFUSED:
                 with client.stream("GET", url) as response:  # the headers are enough: the body is never read
                     pass
@@ -158,8 +160,10 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     except httpx.TimeoutException as exc:
         # A site that takes no connection at all takes none for its other links either; one slow page, or a
         # redirect to another site, says nothing about them.
+        # Only the first connection of a visit: a later one may fail for the visit's own deadline, spent on
+        # a slow answer before it.
         request = getattr(exc, "_request", None)
-        if isinstance(exc, httpx.ConnectTimeout) and request is not None and _host(str(request.url)) == _host(url):
+        if isinstance(exc, httpx.ConnectTimeout) and not answered and request is not None and request.url == httpx.URL(url):
             host.silent = True
         return LinkResult(url, False, problem=f"did not answer within {timeout:g} seconds")
     except httpx.ConnectError as exc:
