@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -361,8 +362,13 @@ def _keep_own_files(out_dir: Path, staging: Path, files: dict) -> None:
             else:
                 try:
                     os.link(path, destination)
-                except OSError:  # no hard links here: a copy
-                    destination.write_bytes(path.read_bytes())
+                except OSError:  # no hard link here: a copy, with its mode and date (a FIFO is not read)
+                    if path.is_file():
+                        shutil.copy2(path, destination)
+    for folder, _, _ in os.walk(staging):  # the editor's folders keep their own mode (a 0700 stays 0700)
+        original = out_dir / Path(folder).relative_to(staging)
+        if Path(folder) != staging and Path(folder).relative_to(staging).as_posix() not in folders and original.is_dir():
+            shutil.copystat(original, folder)
 
 
 def _link_if_same(old: Path, data: bytes, destination: Path) -> bool:

@@ -559,7 +559,10 @@ def test_the_editor_s_own_files_in_the_site_are_kept_through_rebuilds(tmp_path):
     (site / "2024-09-new").unlink()
     (root / "issues" / "2024-09-new.yaml").unlink()
     (site / ".well-known").mkdir()
+    (site / "private").mkdir(mode=0o700)
+    (site / "private" / "notes.txt").write_text("mine\n")
     assert _archive(root, "--no-feed").exit_code == 0 and (site / ".well-known").is_dir() and (site / "CNAME").exists()
+    assert stat.S_IMODE((site / "private").stat().st_mode) == 0o700  # the editor's folder keeps its own mode
 
 
 def test_a_fifo_at_the_site_s_place_is_never_replaced(tmp_path):
