@@ -80,10 +80,15 @@ def read_image(path: Path, whole: bool = True) -> bytes:
         raise ValueError("is an empty file")
     if path.suffix.lower() == ".svg" or _SVG.match(data):
         raise ValueError("is an SVG, which most email programs do not show: export it as a PNG")
-    if not (data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a"))
-            or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
+    if not is_image_data(data):
         raise ValueError("is not a PNG, JPEG, GIF or WebP image")
     return data
+
+
+def is_image_data(head: bytes) -> bool:
+    """Whether bytes (the first 12 are enough) start a PNG, JPEG, GIF or WebP image."""
+    return head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")) \
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
 def _too_large(size: int) -> str:

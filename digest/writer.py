@@ -51,9 +51,6 @@ def write_email(email: Result, out_dir: Path, extra: dict[str, bytes] | None = N
     return named
 
 
-_IMAGE_STARTS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF")
-
-
 def refuse_foreign(target: Path, named: Path, files: dict) -> None:
     """BuildError unless `target` is missing or a folder of digest's builds: the swap replaces it whole, and
     a file there, or an editor's own folder (notes, a web server's folder a link points into), is not ours to
@@ -85,9 +82,11 @@ def _is_system_file(name: str) -> bool:
 def _is_image(path: Path) -> bool:
     if path.is_symlink() or not path.is_file():  # a link is not followed, a FIFO not opened
         return False
+    from digest.assets import is_image_data
+
     try:
         with open(path, "rb") as handle:
-            return handle.read(12).startswith(_IMAGE_STARTS)
+            return is_image_data(handle.read(12))
     except OSError:
         return False
 
