@@ -92,5 +92,5 @@ def is_image_data(head: bytes) -> bool:
 
 
 def _too_large(size: int) -> str:
-    return (f"is {size_text(size, exact=size < MAX_IMAGE_BYTES * 1.05)}: an image in an email may be at most {size_text(MAX_IMAGE_BYTES)} "
+    return (f"is {size_text(size, MAX_IMAGE_BYTES)}: an image in an email may be at most {size_text(MAX_IMAGE_BYTES)} "
             f"(under {size_text(LARGE_IMAGE_BYTES)} is best: export it smaller)")

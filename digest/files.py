@@ -38,8 +38,7 @@ def read_bytes(path: Path, error: type[DigestError] = DigestError, missing: str 
         if not stat.S_ISREG(info.st_mode):
             raise error("is not a regular file (a pipe or a device?)", path)
         if info.st_size > limit:
-            raise error(f"is {size_text(info.st_size, exact=info.st_size < limit * 1.05)}: digest reads files of at most "
-                        f"{size_text(limit)}", path)
+            raise error(f"is {size_text(info.st_size, limit)}: digest reads files of at most {size_text(limit)}", path)
         data = read_up_to(fd, limit + 1)  # it may have grown since fstat
     except OSError as exc:
         raise error(f"cannot be read ({exc.strerror})", path) from None
@@ -87,13 +86,14 @@ def is_utf16(data: bytes) -> bool:
     return len(odds) >= 2 and ((all(evens) and not any(odds)) or (all(odds) and not any(evens)))
 
 
-def size_text(size: int, exact: bool = False) -> str:
-    """`exact`: to the byte, where the size is compared with a limit it would round to."""
-    if exact:
-        return f"{size:,} bytes"
+def size_text(size: int, limit: int | None = None) -> str:
+    """`size` in KB or MB; to the byte where it would read the same as the `limit` it is held against
+    ("is 1 MB: … at most 1 MB" says nothing)."""
     if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
-    return f"{size / 1024:.0f} KB"
+        text = f"{size / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
+    else:
+        text = f"{size / 1024:.0f} KB"
+    return f"{size:,} bytes" if limit is not None and size != limit and text == size_text(limit) else text
 
 
 def _new_file_mode() -> int:
@@ -127,7 +127,7 @@ def replace_if_unchanged(path: Path, old: bytes, new: bytes, error: type[DigestE
     is written through: its target gets the new text and the link stays. Mode and owner are kept."""
     real = Path(os.path.realpath(path))
     if len(new) > MAX_INPUT_BYTES:  # else digest would write an issue it then refuses to read
-        raise error(f"would grow to {size_text(len(new), exact=True)}, past the {size_text(MAX_INPUT_BYTES)} digest reads: "
+        raise error(f"would grow to {len(new):,} bytes, past the {size_text(MAX_INPUT_BYTES)} digest reads: "
                     "nothing was written; start a new issue for the rest", path)
     try:
         info = real.stat()
