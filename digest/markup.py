@@ -43,6 +43,9 @@ def link_problem(url: str) -> str | None:
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
+PASTED_QUOTES = ("”", "’", "»")  # closing quotation marks an address is pasted with, which no address ends in
+
+
 # The opening alone: Python decodes "=?utf-8?q?a b?=" with a space, and "=?utf-8?q?=0D=0A…" without its end.
 _ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?")
 

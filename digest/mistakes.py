@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from digest.exceptions import cut
+from digest.markup import PASTED_QUOTES
 
 _ITEM = re.compile(r"( *)-( +|$)(.*)")
 _KEY = re.compile(r"( *)([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*)|$)")
@@ -313,7 +314,7 @@ def link_with_words(value: str) -> str | None:
     value = value.strip()
     if value[:1] in _WRAPPED and value.endswith(_WRAPPED[value[0]]) and " " not in value:
         return f"the link is the address alone, without {value[0]} {_WRAPPED[value[0]]} around it: 'link: {value[1:-1]}'"
-    if value[-1:] in ("”", "’", "»") and value.lower().startswith(("https://", "http://", "mailto:")):
+    if value.endswith(PASTED_QUOTES) and value.lower().startswith(("https://", "http://", "mailto:")):
         return f"the link ends in {value[-1]}, a quotation mark pasted with it: 'link: {value[:-1]}'"
     match = _WORDS_THEN_ADDRESS.fullmatch(value)
     if not match:

@@ -18,7 +18,7 @@ from digest.assets import resolve_image
 from digest.dates import iso_date
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
-from digest.markup import MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
+from digest.markup import PASTED_QUOTES, MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
 from digest.model import Entry, Image, Issue, Newsletter, Section, SourceMap, Text
 from digest.platforms import FIRST_NAME
 
@@ -294,11 +294,10 @@ class _IssueReader:
 
         link_node = fields["link"][1]
         link = self.scalar(link_node, f"{where}.link")
-        if (problem := link_problem(link)) or link[-1:] in ("”", "’", "»"):  # a quotation mark pasted with it
+        if (problem := link_problem(link)) or link.endswith(PASTED_QUOTES):
             from digest.mistakes import link_with_words  # the words for an editor's slip: only when there is one
 
-            raise self.error(link_node, f"{where}.link", link_with_words(link) or problem
-                             or f"the link ends in {link[-1]}, a quotation mark pasted with it: leave it out")
+            raise self.error(link_node, f"{where}.link", link_with_words(link) or problem)
         self.note_url(link, f"{where}.link", _line(link_node))
 
         logo = None
