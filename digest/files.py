@@ -96,18 +96,42 @@ def size_text(size: int, limit: int | None = None) -> str:
     return f"{size:,} bytes" if limit is not None and size != limit and text == size_text(limit) else text
 
 
-def _new_file_mode() -> int:
-    # What open() would give a new file: 0o666 less the umask (mkstemp's files are 0o600 whatever the umask).
+def new_mode(base: int = 0o666) -> int:
+    """What open() gives a new file (0o666) or mkdir a new folder (0o777): `base` less the umask, where
+    mkstemp's files are 0o600 and mkdtemp's folders 0o700 whatever the umask."""
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return base & ~umask
+
+
+TEMP_LETTERS = "[a-z0-9_]{8}"  # what tempfile puts in the middle of a name
+
+
+def remove_leftovers(folder: Path, name: str, ending: str, *, folders: bool, older_than: float = 0.0) -> None:
+    """What a killed run of digest left beside `name` in `folder`: hidden `.NAME.ENDING` entries (`ending` a
+    regular expression), only folders or only regular files, last changed `older_than` seconds ago or more
+    (a younger one may be another run's, still being written). Only names digest makes: `folder` is often
+    the editor's own."""
+    import glob
+    import re
+    import shutil
+
+    ours = re.compile(rf"\.{re.escape(name)}\.(?:{ending})")
+    kind = stat.S_ISDIR if folders else stat.S_ISREG
+    for path in folder.glob(f".{glob.escape(name)}.*"):
+        try:
+            info = path.lstat()  # a link is never one of ours, nor followed
+            if ours.fullmatch(path.name) and kind(info.st_mode) and (not older_than or info.st_mtime < time.time() - older_than):
+                shutil.rmtree(path, ignore_errors=True) if folders else path.unlink()
+        except OSError:
+            pass  # gone meanwhile, or not ours to remove
 
 
 def write_atomically(path: Path, data: bytes, error: type[DigestError] = DigestError) -> None:
     """Replace (or create) `path` in one step, keeping the permissions of the file it replaces."""
     path = Path(path)
     try:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else _new_file_mode()
+        mode = path.stat().st_mode & 0o7777 if path.exists() else new_mode()
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = _staged(path, data)
     except OSError as exc:
@@ -178,16 +202,7 @@ def _current(path: Path) -> bytes | None:
 def _staged(path: Path, data: bytes) -> str:
     """A hidden file next to `path` holding `data`, on disk (fsynced) before it is renamed into place. The
     ones a killed run left beside it, an hour old or more, are removed first."""
-    import glob
-    import re
-
-    for old in path.parent.glob(f".{glob.escape(path.name)}.*"):
-        try:
-            if re.fullmatch(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.digest", old.name) and stat.S_ISREG(old.lstat().st_mode) \
-                    and old.lstat().st_mtime < time.time() - 3600:
-                old.unlink()
-        except OSError:
-            pass  # gone meanwhile, or not ours to remove
+    remove_leftovers(path.parent, path.name, rf"{TEMP_LETTERS}\.digest", folders=False, older_than=3600)
     # ".digest" at the end: a name no editor's own hidden copy (".issue.yaml.original") has, to remove safely.
     fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".digest", dir=path.parent)
     try:
@@ -262,7 +277,7 @@ def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = _staged(path, data)
         try:
-            os.chmod(staging, _new_file_mode())
+            os.chmod(staging, new_mode())
             os.link(staging, path)  # fails if `path` exists, where a rename would replace it
         finally:
             os.unlink(staging)

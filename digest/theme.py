@@ -8,7 +8,6 @@ What theme.toml says is checked in digest.config with the rest of the settings; 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 _HERE = Path(__file__).parent
@@ -69,20 +68,16 @@ def theme_dirs(folder: Path, root: Path) -> tuple[Path, ...]:
 def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path]:
     """The theme copied into a hidden folder beside `destination`, then renamed into place in one step: a
     copy killed halfway leaves no half theme in use (a templates/ folder comes first in every build)."""
-    import re
     import shutil
     import tempfile
 
     from digest.exceptions import DigestError
-    from digest.files import fsync_dir, stop_here
+    from digest.files import TEMP_LETTERS, fsync_dir, new_mode, remove_leftovers, stop_here
 
     parent = destination.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        for old in parent.glob(f".{destination.name}.*.copy"):  # what a killed copy left, hours ago or more
-            if re.fullmatch(rf"\.{re.escape(destination.name)}\.[a-z0-9_]{{8}}\.copy", old.name) and old.is_dir() \
-                    and not old.is_symlink() and old.stat().st_mtime < time.time() - 3600:
-                shutil.rmtree(old, ignore_errors=True)
+        remove_leftovers(parent, destination.name, rf"{TEMP_LETTERS}\.copy", folders=True, older_than=3600)
         staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".copy", dir=parent))
     except OSError as exc:
         raise DigestError(f"cannot be written ({exc.strerror})", destination) from None
@@ -96,7 +91,7 @@ def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path
                 os.fsync(handle.fileno())
         stop_here("theme-copy")
         for folder in {staging, *(p for p in staging.rglob("*") if p.is_dir())}:
-            os.chmod(folder, 0o777 & ~_umask())
+            os.chmod(folder, new_mode(0o777))
             fsync_dir(folder)
         os.rename(staging, destination)  # fails where a folder appeared meanwhile (unless an empty one)
         fsync_dir(parent)
@@ -104,12 +99,6 @@ def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path
         shutil.rmtree(staging, ignore_errors=True)
         raise DigestError(f"cannot be written ({exc.strerror}): nothing was copied", destination) from None
     return [destination / p.relative_to(source) for p in files]
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
 
 
 def find_file(dirs: tuple[Path, ...], name: str) -> Path | None:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from digest.exceptions import BuildError
-from digest.files import exchange, fsync_dir, stop_here, taking_turns
+from digest.files import TEMP_LETTERS, exchange, fsync_dir, remove_leftovers, stop_here, taking_turns
 from digest.model import Result
 
 FILES = {"email.html": "html", "email.txt": "text", "email.mjml": "mjml"}
@@ -171,10 +171,5 @@ def clear_leftovers(out_dir: Path, slug: str) -> None:
     """Folders of builds of `slug` that were killed before they finished (and, while this build holds its
     turn, no other build can be writing them). Only names digest makes: `out_dir` may be the editor's own
     folder (the archive's site/ sits in the newsletter's), where a `.site.bak/` is theirs."""
-    import re
-
     # mkdtemp's 8 random characters, then .new (or .old, the fallback swap's); .old.XXXXXXXX is the older writer's.
-    ours = re.compile(rf"\.{re.escape(slug)}\.(?:[a-z0-9_]{{8}}\.(?:new|old)|old\.[a-z0-9_]{{8}})")
-    for path in out_dir.glob(f".{slug}.*"):
-        if ours.fullmatch(path.name) and path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+    remove_leftovers(out_dir, slug, rf"{TEMP_LETTERS}\.(?:new|old)|old\.{TEMP_LETTERS}", folders=True)
