@@ -366,9 +366,9 @@ def _keep_own_files(out_dir: Path, staging: Path, files: dict) -> None:
                     if path.is_file():
                         shutil.copy2(path, destination)
     for folder, _, _ in os.walk(staging):  # the editor's folders keep their own mode (a 0700 stays 0700)
-        original = out_dir / Path(folder).relative_to(staging)
-        if Path(folder) != staging and Path(folder).relative_to(staging).as_posix() not in folders and original.is_dir():
-            shutil.copystat(original, folder)
+        inside = Path(folder).relative_to(staging)
+        if inside != Path(".") and inside.as_posix() not in folders and (out_dir / inside).is_dir():
+            shutil.copystat(out_dir / inside, folder)
 
 
 def _link_if_same(old: Path, data: bytes, destination: Path) -> bool:

@@ -373,8 +373,8 @@ def toml_mistake(text: str, message: str, line: int | None) -> Mistake | None:
             return at(number, f"the quote {quote} that starts this value is never closed: end the value with {quote}")
         return None
     if line is None and message == "Invalid value":  # at the end of the document: a list or table left open?
-        for number in range(1, len(lines) + 1):
-            value = _toml_value(lines[number - 1]) if _toml_key(lines, number) else ""
+        for number, _, key, _ in _toml_tables(lines):  # each key's line, read once (not _toml_key's search a line)
+            value = _toml_value(lines[number - 1]) if key else ""
             if value[:1] in ("[", "{"):
                 close = "]" if value[0] == "[" else "}"
                 rest = "\n".join(lines[number - 1:]).partition("=")[2]

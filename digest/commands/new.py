@@ -31,6 +31,9 @@ def new(title: str, date_text: str | None, issues_dir: Path | None) -> Path:
     slug = re.sub(r"[\W_]+", "-", title.lower()).strip("-")[:60].strip("-") or "issue"
     path = issues_dir / f"{date.isoformat()}-{slug}.yaml"
     # "Build it with:" as typed in the newsletter's folder, as `digest init`'s first issue says it.
-    shown = path.resolve().relative_to(config.parent.resolve()) if path.resolve().is_relative_to(config.parent.resolve()) else path
+    try:
+        shown = path.resolve().relative_to(config.parent.resolve())
+    except ValueError:  # an issues folder outside the newsletter's (--dir)
+        shown = path
     create(path, render_starter("issue.yaml.j2", theme_dirs, subject=title or STARTER_SUBJECT, date=date.isoformat(), path=shown))
     return path
