@@ -128,6 +128,49 @@ def warm(work: Path) -> None:
         per = statistics.median(times) / count * 1000
         print(f"{count:4d} entries: first build {first * 1000:7.1f} ms, rebuild {summary(times)}   "
               f"{per:.2f} ms per entry   HTML {len(result.html.encode()) / 1024:,.0f} KB")
+    stages(SAMPLE, 300)
+    stages(newsletter / "issues" / "entries-100.yaml", 30)
+
+
+def stages(issue: Path, runs: int) -> None:
+    """Where a rebuild's time goes, stage by stage (the fastest of `runs`), and the part of it that only the
+    required libraries spend: libyaml reading the file, Jinja2, MRML, premailer inlining into lxml's tree
+    and lxml writing it out. No rebuild that does all of those again can take less."""
+    import yaml
+    from lxml import etree
+
+    from digest import checks, config, inline, page, reader, render
+
+    newsletter = config.settings_for(issue)
+    found = reader.read_issue(issue, newsletter)
+    env = render.environment(newsletter.theme.dirs)
+    context = render.template_context(found, newsletter)
+    mjml = render.render_template(env, render.HTML_TEMPLATE, context)
+    html, css = render.compile_mjml(mjml, env)
+    result = render.render_email(found, newsletter)
+    text = issue.read_text(encoding="utf-8")
+    tree = etree.fromstring(result.html.encode(), etree.HTMLParser(encoding="utf-8"))
+
+    def fastest(function) -> float:
+        return min(timed(function, runs)) * 1000
+
+    times = {
+        "settings: digest.toml read and checked": fastest(lambda: config.settings_for(issue)),
+        "the issue read: YAML, fields, Markdown, source map": fastest(lambda: reader.read_issue(issue, newsletter)),
+        "  of which libyaml's C loader alone": fastest(lambda: yaml.load(text, Loader=yaml.CSafeLoader)),
+        "Jinja2: the email's and the text's templates": fastest(lambda: (render.render_template(env, render.HTML_TEMPLATE, context),
+                                                                       render.render_template(env, render.TEXT_TEMPLATE, context))),
+        "MRML": fastest(lambda: render.compile_mjml(mjml, env)),
+        "lxml parse, premailer, lxml write, the page": fastest(lambda: inline.inline_with_page(html, css)),
+        "  of which the page (links, images, words)": fastest(lambda: page.page_of(tree)),
+        "checks": fastest(lambda: checks.run_checks(result)),
+    }
+    libraries = sum(times[name] for name in times if name.startswith(("  of which libyaml", "Jinja2", "MRML", "lxml"))) \
+        - times["  of which the page (links, images, words)"]
+    print(f"stages of a rebuild of {issue.name} (fastest of {runs}):")
+    for name, ms in times.items():
+        print(f"  {name:55s} {ms:7.2f} ms")
+    print(f"  {'the required libraries alone (no checks, no settings)':55s} {libraries:7.2f} ms")
 
 
 def main() -> None:
