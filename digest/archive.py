@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +102,8 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     manifest = {
         "version": MANIFEST_VERSION, "inputs": inputs, "issues": len(site.issues), "pages": site.pages,
         "archive_url": site.newsletter.archive_url,
-        "images": sorted({img.path for issue in site.issues for e in issue.entries if (img := e.logo) and img.source}),
+        "images": sorted({img.path for img in (site.newsletter.logo, *(e.logo for i in site.issues for e in i.entries))
+                          if img and img.source}),
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
     }
     written = write_site(files, out_dir, manifest)
@@ -247,7 +249,10 @@ def fingerprint(config_path: Path, issue_paths: list[Path], feed: bool, force: b
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 h.update(os.fsencode(f"{path.relative_to(folder)}\n"))
-                h.update(_bytes(path))
+                try:
+                    h.update((_file_sha256(path) or "not a file").encode())
+                except OSError:
+                    h.update(b"\0missing")  # the full build that follows says what is wrong with it
     return h.hexdigest()
 
 
@@ -260,13 +265,6 @@ def _input_bytes(path: Path) -> bytes:
         return read_bytes(path)
     except DigestError as exc:
         return f"\0{exc}".encode()  # the full build that follows says what is wrong with it
-
-
-def _bytes(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError:
-        return b"\0missing"  # the full build that follows says what is wrong with it
 
 
 def read_manifest(out_dir: Path) -> dict | None:
@@ -283,16 +281,39 @@ def read_manifest(out_dir: Path) -> dict | None:
 
 
 def _intact(out_dir: Path, manifest: dict, root: Path | None = None) -> bool:
-    """Every file of the site as the last build wrote it, and every logo (under `root`) still there to be read."""
-    if root is not None and not all(isinstance(p, str) and (root / p).is_file() for p in manifest["images"]):
-        return False
+    """Every file of the site as the last build wrote it, and every logo (under `root`) still an image the
+    reader takes. Any of them may have been replaced by anything since: a pipe or a device is not read, a
+    file is hashed a block at a time."""
+    from digest.assets import read_image
+
+    for image in manifest["images"] if root is not None else ():
+        try:
+            read_image(root / image, whole=False)
+        except (TypeError, ValueError):
+            return False
     for name, sha in manifest["files"].items():
         try:
-            if hashlib.sha256((out_dir / name).read_bytes()).hexdigest() != sha:
+            if _file_sha256(out_dir / name) != sha:
                 return False
-        except OSError:
+        except (OSError, TypeError, ValueError):
             return False
     return True
+
+
+def _file_sha256(path: Path) -> str | None:
+    """The hash of a regular file's bytes; None for anything else. Opened without waiting, so a FIFO
+    cannot hold the run."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        file = os.fdopen(fd, "rb") if stat.S_ISREG(os.fstat(fd).st_mode) else None
+    except BaseException:
+        os.close(fd)
+        raise
+    if file is None:
+        os.close(fd)
+        return None
+    with file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
@@ -303,10 +324,20 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
 
     if out_dir.is_symlink():  # site/ linked into a web server's folder, say: the new site goes where it points
         out_dir = followed(out_dir)
+    if os.path.realpath(out_dir) == os.path.realpath(os.curdir):  # the swap would move the terminal's folder away
+        raise BuildError("is the folder you are in, which the site would replace whole: name a folder for the site, "
+                         "such as --out site (nothing was written, nothing was removed)", out_dir)
     if os.path.lexists(out_dir) and not out_dir.is_dir():  # a file, a FIFO …
         raise BuildError("is a file, not a folder 'digest archive' made: choose another --out "
                          "(nothing was written, nothing was removed)", out_dir)
-    if out_dir.is_dir() and not (out_dir / MANIFEST).is_file() and any(out_dir.iterdir()):
+    # The last build's list of its files is what tells the editor's own files, to be carried over, from the
+    # site's: without it, none can be replaced.
+    old = read_manifest(out_dir) if out_dir.is_dir() and any(out_dir.iterdir()) else {"files": {}}
+    if old is None and os.path.lexists(out_dir / MANIFEST):
+        raise BuildError(f"holds a {MANIFEST} that digest cannot read (damaged, or changed by hand), so it can no "
+                         "longer tell its own files from yours there: move your own files out of it and delete it, "
+                         "or choose another --out (nothing was written, nothing was removed)", out_dir)
+    if old is None:
         raise BuildError("is not empty and was not made by 'digest archive': choose another --out "
                          "(nothing was written, nothing was removed)", out_dir)
     try:
@@ -324,32 +355,31 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
                     write_file(staging, name, data, out_dir)
                     written += 1
             write_file(staging, MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"), out_dir)
-            _keep_own_files(out_dir, staging, files)
+            _keep_own_files(out_dir, staging, files, old["files"])
     except OSError as exc:
         raise BuildError(f"cannot write the site ({exc.strerror})", exc.filename or out_dir) from None
     return written
 
 
-def _keep_own_files(out_dir: Path, staging: Path, files: dict) -> None:
+def _keep_own_files(out_dir: Path, staging: Path, files: dict, old: dict) -> None:
     """The editor's own files in a site digest made (a CNAME for GitHub Pages, an empty .well-known/), carried
-    into the new site: the swap replaces the folder whole, and they went with it, without a word. One the
-    new site now needs the place of (a new issue's folder) stops the build."""
-    old = read_manifest(out_dir) if out_dir.is_dir() else None
-    if old is None:
-        return
+    into the new site: the swap replaces the folder whole, and they went with it, without a word. `old`: the
+    files of the last build. One the new site now needs the place of (a new issue's folder, or a file in
+    it: it would be published there) stops the build."""
     folders = {parent.as_posix() for name in files for parent in Path(name).parents}  # the site's own folders
+    new_folders = folders - {parent.as_posix() for name in old for parent in Path(name).parents}
     for folder, dirs, names in os.walk(out_dir):
         linked = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
         empty = [] if names or dirs else [""]  # a folder of the editor's with nothing in it yet
         for name in names + linked + empty:
             path = Path(folder, name) if name else Path(folder)
             inside = path.relative_to(out_dir).as_posix()
-            if inside in old["files"] or inside in (MANIFEST, "."):
+            if inside in old or inside in (MANIFEST, "."):
                 continue
             if not name and inside in folders:
                 continue  # a folder of the site's, emptied: the new site fills it again
             parents = {p.as_posix() for p in Path(inside).parents}
-            if inside in files or inside in folders or parents & set(files):
+            if inside in files or inside in folders or parents & set(files) or parents & new_folders:
                 raise BuildError(f"holds {inside}, which is not the site's own, and the site now needs its place: "
                                  "move it away (nothing was written, nothing was removed)", out_dir)
             destination = staging / inside

@@ -358,21 +358,43 @@ def test_a_file_changed_in_the_site_by_hand_is_put_back(tmp_path):
     assert _intact(out, read_manifest(out))
 
 
-def test_a_damaged_manifest_means_a_full_build_and_a_fifo_in_its_place_does_not_hang(tmp_path):
+def test_a_damaged_manifest_stops_the_build_and_the_editor_s_files_stay(tmp_path):
+    # The manifest is what tells the editor's own files from the site's: without it, a rebuild removed a CNAME.
     root = make_sample(tmp_path)
     out = root / "site"
     build_site(out, config=root / "digest.toml")
-    (out / MANIFEST).write_text("[" * 100_000 + "]" * 100_000)  # nested past the JSON parser's recursion limit
-    assert read_manifest(out) is None
-    build_site(out, config=root / "digest.toml")
-    assert _intact(out, read_manifest(out))
+    (out / "CNAME").write_text("news.example.org\n")
+    refused = (1, f"{out}: holds a {MANIFEST} that digest cannot read (damaged, or changed by hand), so it can no "
+                  "longer tell its own files from yours there: move your own files out of it and delete it, or "
+                  "choose another --out (nothing was written, nothing was removed)\n")
+    for damaged in ("[" * 100_000 + "]" * 100_000, "", "{}", '{"version": 2}'):  # past JSON's recursion limit, …
+        (out / MANIFEST).write_text(damaged)
+        assert read_manifest(out) is None
+        done = subprocess.run([sys.executable, "-m", "digest", "archive", "--config", str(root / "digest.toml"), "-o", str(out)],
+                              capture_output=True, text=True, timeout=30)
+        assert (done.returncode, done.stderr) == refused
+        assert (out / "CNAME").read_text() == "news.example.org\n"
     (out / MANIFEST).unlink()
     os.mkfifo(out / MANIFEST)
     # A real process, so that a read which waits for a writer fails the test instead of hanging it.
     done = subprocess.run([sys.executable, "-m", "digest", "archive", "--config", str(root / "digest.toml"), "-o", str(out)],
                           capture_output=True, text=True, timeout=10)
-    assert (done.returncode, done.stderr) == (1, f"{out}: is not empty and was not made by 'digest archive': choose "
-                                                 "another --out (nothing was written, nothing was removed)\n")
+    assert (done.returncode, done.stderr) == refused
+
+
+def test_a_site_file_replaced_by_a_pipe_or_a_device_is_built_again_without_waiting(tmp_path):
+    root = make_sample(tmp_path)
+    out = root / "site"
+    build_site(out, config=root / "digest.toml")
+    for name, make in (("style.css", os.mkfifo), ("feed.xml", partial(os.symlink, "/dev/zero"))):
+        (out / name).unlink()
+        make(out / name)
+        # A real process: a read that waits for a writer, or reads /dev/zero to the end, fails the test.
+        done = subprocess.run([sys.executable, "-m", "digest", "archive", "--config", str(root / "digest.toml"), "-o", str(out)],
+                              capture_output=True, text=True, timeout=20)
+        assert done.returncode == 0 and done.stderr.startswith("Built "), done.stderr
+        assert (out / name).is_file() and not (out / name).is_symlink()
+        assert _intact(out, read_manifest(out))
 
 
 def test_a_logo_gone_since_the_last_build_is_noticed_though_nothing_else_changed(tmp_path):
@@ -384,6 +406,55 @@ def test_a_logo_gone_since_the_last_build_is_noticed_though_nothing_else_changed
     assert [str(e) for e in failed.value.errors] == [
         f"{root / 'issues' / '2024-06-ldn-trials.yaml'}:33: entries[3].logo: no image file at 'images/copenhagen.png' "
         f"(looked for {root / 'issues' / 'images' / 'copenhagen.png'})"]
+
+
+def test_the_newsletter_s_logo_gone_or_no_longer_an_image_is_noticed_though_nothing_else_changed(tmp_path):
+    root = make_sample(tmp_path)
+    shutil.copyfile(root / "issues" / "images" / "uab.png", root / "logo.png")
+    config = root / "digest.toml"
+    config.write_text('logo = { src = "logo.png", alt = "LDN Trials News" }\n' + config.read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    assert _archive(root).exit_code == 0
+    (root / "logo.png").write_text("not an image")
+    result = _archive(root)
+    assert result.exit_code == 1 and "logo.src: " in result.output and "is not a PNG, JPEG, GIF or WebP image" in result.output
+    (root / "logo.png").unlink()
+    result = _archive(root)
+    assert result.exit_code == 1 and "logo.src: no image file at 'logo.png'" in result.output
+
+
+def test_a_file_named_twice_is_published_once(tmp_path):
+    root = make_sample(tmp_path)
+    issues = root / "issues"
+    result = CliRunner().invoke(cli, ["archive", "--config", str(root / "digest.toml"), "-o", str(root / "site"),
+                                      str(issues), str(issues / "2024-07-first-patients.yaml")])
+    assert result.exit_code == 0 and result.output.startswith("Built "), result.output
+    assert read_manifest(root / "site")["issues"] == 3
+
+
+def test_an_issue_named_in_another_script_or_with_accents_gets_a_page_of_its_own(tmp_path):
+    root = make_sample(tmp_path)
+    issues = root / "issues"
+    (issues / "2024-07-first-patients.yaml").rename(issues / "2024-07-Café.yaml")
+    (issues / "2024-08-placebo.yaml").rename(issues / "Μάιος.yaml")
+    (issues / "五月.yaml").write_text(AUGUST.replace("2024-08-", "2024-09-"), encoding="utf-8")
+    result = _archive(root)
+    assert result.exit_code == 0, result.output
+    pages = sorted(p.parent.name for p in (root / "site").glob("*/index.html"))
+    assert len(pages) == 4 and "2024-07-cafe" in pages, pages
+    assert all(re.fullmatch(r"[a-z0-9-]+", page) for page in pages)
+
+
+def test_the_folder_you_are_in_is_not_taken_for_the_site(tmp_path, monkeypatch):
+    # The swap would move the terminal's own folder away; it failed with "Device or resource busy".
+    root = make_sample(tmp_path)
+    (root / "pub").mkdir()
+    monkeypatch.chdir(root / "pub")
+    result = CliRunner().invoke(cli, ["archive", "--config", str(root / "digest.toml"), "-o", "."])
+    assert result.exit_code == 1
+    assert result.output == (".: is the folder you are in, which the site would replace whole: name a folder for the "
+                             "site, such as --out site (nothing was written, nothing was removed)\n")
+    assert list((root / "pub").iterdir()) == []
 
 
 def test_a_build_that_fails_leaves_the_old_site_as_it_was(tmp_path):
@@ -550,6 +621,12 @@ def test_the_editor_s_own_files_in_the_site_are_kept_through_rebuilds(tmp_path):
     result = _archive(root)
     assert result.exit_code == 1 and "holds 2024-09-new/index.html, which is not the site's own" in result.output
     assert (site / "2024-09-new" / "index.html").read_text() == "mine\n" and (site / "CNAME").exists()
+    # A folder of the editor's with files in it, where a new issue's page goes: they would be published there.
+    (site / "2024-09-new" / "index.html").unlink()
+    (site / "2024-09-new" / "private-notes.txt").write_text("draft, not for publication\n")
+    result = _archive(root)
+    assert result.exit_code == 1 and "holds 2024-09-new/private-notes.txt, which is not the site's own" in result.output
+    assert (site / "2024-09-new" / "private-notes.txt").exists() and not (site / "2024-09-new" / "index.html").exists()
     # A file where the site needs a folder is named too, not the staging folder the write failed in.
     shutil.rmtree(site / "2024-09-new")
     (site / "2024-09-new").write_text("mine\n")
