@@ -288,7 +288,8 @@ def create(path: Path, text: str | bytes, error: type[DigestError] = DigestError
 
 
 def expand_folders(paths: list[Path], error: type[DigestError] = DigestError) -> list[Path]:
-    """Each path as given, but a folder becomes the issue files in it (a folder with none is an error)."""
+    """Each path as given, but a folder becomes the issue files in it (a folder with none is an error). A file
+    named twice (a folder and a file in it, say) is there once."""
     issues = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -298,7 +299,10 @@ def expand_folders(paths: list[Path], error: type[DigestError] = DigestError) ->
             issues += found
         else:
             issues.append(path)
-    return issues
+    once: dict[str, Path] = {}
+    for path in issues:
+        once.setdefault(os.path.realpath(path), path)
+    return list(once.values())
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 import re
 from pathlib import Path
 
@@ -51,7 +52,18 @@ _VALUE = re.compile(r"[ -]*([A-Za-z_][\w-]*)[ \t]*:[ \t]+(.*)")
 
 
 def slug_for(path: Path) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "issue"
+    """The issue's name in addresses and folders (its build folder, its archive page): the file's name in
+    a-z, 0-9 and hyphens, safe in every address and on every disk. Accents come off (café: cafe); a name
+    with letters of another script gets a code made from the whole name, so two such names never meet."""
+    import unicodedata
+
+    bare = "".join(c for c in unicodedata.normalize("NFKD", path.stem) if not unicodedata.combining(c))
+    slug = re.sub(r"[^a-z0-9]+", "-", bare.lower()).strip("-")
+    if any(c.isalnum() and not c.isascii() for c in bare):
+        import hashlib
+
+        slug = f"{slug or 'issue'}-{hashlib.sha256(os.fsencode(path.stem)).hexdigest()[:8]}"
+    return slug or "issue"
 
 
 def read_issue(path: Path, newsletter: Newsletter) -> Issue:
