@@ -5,6 +5,7 @@ templates."""
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +21,7 @@ from digest.platforms import FIRST_NAME, PLATFORMS, PlatformTags, platform_tags
 from digest.theme import BUILTIN, HTML_TEMPLATE, TEXT_TEMPLATE, builtin_themes
 
 TEXT_WIDTH = 78
+TEXT_EXTENSIONS = ("txt", "txt.j2", "css", "css.j2")  # templates Jinja does not escape for HTML
 # Where `wrap` broke a line, for the text part's format=flowed form (RFC 3676) in the .eml. A control
 # character no issue or digest.toml can hold (the readers refuse them), taken out of email.txt.
 SOFT_BREAK = "\x1f"
@@ -84,17 +86,20 @@ def environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
     builtin = jinja2.PrefixLoader({name: Utf8Loader(str(folder)) for name, folder in builtin_themes().items()})
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([builtin, Utf8Loader([str(d) for d in dirs])]),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml", "mjml.j2", "html", "html.j2"), default=False),
+        # Every template is HTML, escaped, but the text part's and the web style sheet's: a partial a theme
+        # includes (partials/entry.j2) must not put an issue's text into the email as markup.
+        autoescape=jinja2.select_autoescape(disabled_extensions=TEXT_EXTENSIONS, default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined,  # a misspelt name in a restyled theme is an error, not a blank
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=True,  # the preview edits templates under a running process
-        bytecode_cache=bytecode_cache(),
+        bytecode_cache=bytecode_cache("email", TEXT_EXTENSIONS, True, True, True),
     )
     env.filters["wrap"] = wrap
     env.filters["longdate"] = longdate
     env.digest_folders = (*(d.resolve() for d in dirs), BUILTIN)  # where a template's file can be, for errors
+    env.template_folders = tuple(Path(os.path.abspath(d)) for d in dirs)  # the same, as named
     return env
 
 
@@ -104,7 +109,7 @@ class Utf8Loader(jinja2.FileSystemLoader):
 
     def get_source(self, environment, template):
         try:
-            return super().get_source(environment, template)
+            source, filename, uptodate = super().get_source(environment, template)
         except UnicodeDecodeError:
             from digest.files import decode
 
@@ -113,10 +118,23 @@ class Utf8Loader(jinja2.FileSystemLoader):
                 if path.is_file():
                     decode(path.read_bytes(), path, BuildError)
             raise
+        from digest.files import MAX_INPUT_BYTES, size_text
+
+        if len(source) > MAX_INPUT_BYTES:  # a template of millions of lines renders for minutes, into gigabytes
+            raise BuildError(f"is {size_text(len(source.encode()), MAX_INPUT_BYTES)}: a template may be at most "
+                             f"{size_text(MAX_INPUT_BYTES)}", filename)
+        # A byte-order mark, as some Windows editors save one, would open the email's text.
+        return source.removeprefix("\ufeff"), filename, uptodate
 
 
-def bytecode_cache() -> jinja2.BytecodeCache | None:
-    """Compiled templates kept between runs: compiling the theme is a third of a cold build's own work."""
+def bytecode_cache(*options) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs: compiling the theme is a third of a cold build's own work.
+
+    `options`: what the environment compiles with that changes the code (what it escapes, whitespace). Jinja
+    keys its cache by the template's name and text alone: code compiled under other options (an older
+    digest's, which escaped fewer templates) would be run as it was."""
+    import hashlib
+
     from digest.caches import cache_folder
 
     folder = cache_folder("jinja")
@@ -126,7 +144,8 @@ def bytecode_cache() -> jinja2.BytecodeCache | None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None  # a read-only home: build without the cache
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    options_key = hashlib.sha256(repr(options).encode()).hexdigest()[:12]
+    return jinja2.FileSystemBytecodeCache(str(folder), pattern=f"__jinja2_{options_key}_%s.cache")
 
 
 def archive_page(issue: Issue, newsletter: Newsletter, tags: PlatformTags) -> str | None:
@@ -179,7 +198,10 @@ def _template_line(env: jinja2.Environment, exc: Exception) -> tuple[str | None,
     import traceback
 
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if any(Path(frame.filename).resolve().is_relative_to(folder) for folder in env.digest_folders):
+        # As found, not where a link leads: an override linked from elsewhere is still the newsletter's.
+        path = Path(os.path.abspath(frame.filename))
+        if any(path.is_relative_to(folder) for folder in env.template_folders) \
+                or any(path.resolve().is_relative_to(folder) for folder in env.digest_folders):
             return frame.filename, frame.lineno
     return None, None
 
@@ -189,7 +211,7 @@ def _loop(env: jinja2.Environment, name: str) -> BuildError:
     from jinja2 import nodes
 
     # The built-in theme to build on is the newsletter's own (the last of its folders), else the default one.
-    base = next((n for n, folder in builtin_themes().items() if folder == env.digest_folders[-2]), "default")
+    base = next((n for n, folder in builtin_themes().items() if folder in env.digest_folders[-2:-1]), "default")
 
     def follow(name: str, seen: tuple[str, ...]) -> BuildError | None:
         try:
@@ -204,7 +226,9 @@ def _loop(env: jinja2.Environment, name: str) -> BuildError:
             target_file = _template_file(env, target)
             if target_file in seen or target_file == filename:
                 how = "extends" if isinstance(node, nodes.Extends) else "includes"
-                hint = f': to build on the built-in theme, extend "{base}/{target}"' if "/" not in target else ""
+                # The way out of an override extending itself; an include loop is the theme's own.
+                builtin = isinstance(node, nodes.Extends) and "/" not in target and BUILTIN in env.digest_folders
+                hint = f': to build on the built-in theme, extend "{base}/{target}"' if builtin else ""
                 return BuildError(f"template error: {how} {target!r}, which leads back to itself{hint}", filename, node.lineno)
             if found := follow(target, (*seen, filename)):
                 return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from digest.theme import DEFAULT_THEME, find_file
@@ -23,20 +24,18 @@ def render_starter(template: str, theme_dirs: tuple[Path, ...] = (), **context) 
 
     import jinja2
 
-    from digest.exceptions import BuildError
-    from digest.render import Utf8Loader, bytecode_cache
+    from digest.render import Utf8Loader, bytecode_cache, render_template
 
     env = jinja2.Environment(loader=Utf8Loader([str(d) for d in starter_dirs(theme_dirs)]),
                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined, autoescape=False,
-                             bytecode_cache=bytecode_cache())
+                             bytecode_cache=bytecode_cache("starter", False, True))
     # A JSON string is a valid double-quoted string in both TOML and YAML, whatever the editor typed.
     env.filters["toml"] = env.filters["yaml"] = lambda value: json.dumps(str(value), ensure_ascii=False)
-    try:
-        return env.get_template(template).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise BuildError(f"template error: {exc.message}", exc.filename, exc.lineno) from None
-    except jinja2.TemplateError as exc:  # an unknown name: a starter sees only name, subject, date and path
-        raise BuildError(f"template error: {exc.message}", find_file(starter_dirs(theme_dirs), template)) from None
+    # Errors as the email's templates give them: the file and line, whatever the template's code did.
+    dirs = starter_dirs(theme_dirs)
+    env.digest_folders = tuple(d.resolve() for d in dirs)
+    env.template_folders = tuple(Path(os.path.abspath(d)) for d in dirs)
+    return render_template(env, template, context)
 
 
 def starter_stamp(theme_dirs: tuple[Path, ...]) -> tuple:

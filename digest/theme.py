@@ -101,6 +101,16 @@ def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path
     return [destination / p.relative_to(source) for p in files]
 
 
+def _empty_folder(path: Path) -> bool:
+    if path.is_symlink() or not path.is_dir():
+        return False
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
+
+
 def find_file(dirs: tuple[Path, ...], name: str) -> Path | None:
     for folder in dirs:
         if (folder / name).is_file():
@@ -116,6 +126,8 @@ def overrides(dirs: tuple[Path, ...]) -> list[str]:
     own = dirs[0]
     shown = []
     for path in sorted(own.iterdir()):
+        if path.name.startswith("."):  # .DS_Store, or what a killed copy left: no template is hidden
+            continue
         if path.is_file():
             shown.append(path.name)
         elif path.is_dir():
@@ -172,7 +184,8 @@ def copy_theme(source: Path, destination: Path) -> list[Path]:
         more = f" (and {len(there) - 1} more of the theme's files)" if len(there) > 1 else ""
         raise DigestError(f"already exists{more}: nothing was copied; move {'them' if there[1:] else 'it'} away, or copy to another "
                           "folder with --to", there[0])
-    if not os.path.lexists(destination):
+    # Made beside it and renamed into place, whole: also over an empty folder (`mkdir templates` first).
+    if not os.path.lexists(destination) or _empty_folder(destination):
         return _copy_whole(files, source, destination)
     written = []
     try:

@@ -130,6 +130,79 @@ def test_a_loop_through_includes_names_where_it_closes(newsletter):
     assert caught.value.problem.startswith("template error: includes 'email.txt.j2', which leads back to itself")
 
 
+def test_issue_text_stays_escaped_in_a_partial_the_theme_includes(newsletter):
+    # Only templates named .mjml.j2 or .html.j2 were escaped: a partial named entry.j2 put an issue's text
+    # into the email as markup.
+    own(newsletter, "email.mjml.j2", '{% extends "default/email.mjml.j2" %}\n'
+        '{% block entry %}{% include "partials/entry.j2" %}{% endblock %}\n')
+    own(newsletter, "partials/entry.j2", "<mj-section><mj-column><mj-text><h2>{{ entry.title }}</h2></mj-text>"
+        '<mj-button href="{{ entry.link }}">{{ entry.link_label }}</mj-button></mj-column></mj-section>\n')
+    own(newsletter, "partials/entry.txt.j2", "{{ entry.title }} & more\n")
+    own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n'
+        '{% block entry %}{% include "partials/entry.txt.j2" %}{% endblock %}\n')
+    text = newsletter.issue.read_text(encoding="utf-8")
+    newsletter.issue.write_text(text.replace("title: A trial of something", "title: 'A <b onmouseover=\"x()\">trial</b>'"),
+                                encoding="utf-8")
+    result = digest.build(newsletter.issue)
+    assert '>A &lt;b onmouseover="x()"&gt;trial&lt;/b&gt;</h2>' in result.html and "<b onmouseover" not in result.html
+    assert 'A <b onmouseover="x()">trial</b> & more\n' in result.text  # the text part is text: never escaped
+
+
+def test_templates_compiled_under_other_options_are_not_taken_from_the_cache(newsletter):
+    # Jinja keys its bytecode by the template's name and text: a partial compiled unescaped by an older digest
+    # was run unescaped again after the upgrade.
+    from digest.render import bytecode_cache, environment
+
+    env = environment((newsletter.root / "templates",))
+    assert env.bytecode_cache.pattern != bytecode_cache("email", ("txt",), True, True, True).pattern
+    own(newsletter, "part.j2", "{{ '<b>' }}\n")
+    folder = Path(env.bytecode_cache.directory)
+    stale = jinja2.Environment(loader=jinja2.FileSystemLoader(str(newsletter.root / "templates")), autoescape=False,
+                               keep_trailing_newline=True,
+                               bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)))
+    assert stale.get_template("part.j2").render() == "<b>\n"  # compiled unescaped, kept as Jinja names it
+    assert env.get_template("part.j2").render() == "&lt;b&gt;\n"
+
+
+def test_an_error_in_an_override_linked_from_elsewhere_names_the_override(newsletter, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "email.mjml.j2").write_text('{% extends "default/email.mjml.j2" %}\n{% block footer %}\n'
+                                             "{{ newsletter.nope }}\n{% endblock %}\n", encoding="utf-8")
+    (newsletter.root / "templates").mkdir()
+    (newsletter.root / "templates" / "email.mjml.j2").symlink_to(elsewhere / "email.mjml.j2")
+    with pytest.raises(BuildError) as caught:
+        digest.build(newsletter.issue)
+    assert (Path(caught.value.path), caught.value.line) == (newsletter.root / "templates" / "email.mjml.j2", 3)
+
+
+def test_a_template_with_a_byte_order_mark_does_not_put_it_in_the_email(newsletter):
+    own(newsletter, "email.txt.j2", '\ufeff{% extends "default/email.txt.j2" %}\n')
+    own(newsletter, "email.mjml.j2", '\ufeff{% extends "default/email.mjml.j2" %}\n')
+    result = digest.build(newsletter.issue)
+    assert "\ufeff" not in result.text and "\ufeff" not in result.mjml and "\ufeff" not in result.html
+
+
+def test_a_template_past_1_mb_is_one_line_naming_it(newsletter):
+    path = own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n{% block outro %}\n'
+               + ("x" * 99 + "\n") * 11_000 + "{% endblock %}\n")
+    with pytest.raises(BuildError) as caught:
+        digest.build(newsletter.issue)
+    assert (Path(caught.value.path), caught.value.problem) == (path, "is 1,100,070 bytes: a template may be at most 1 MB")
+
+
+@pytest.mark.parametrize("template, line, problem", [
+    ("subject: {{ subject|yaml }}\n{{ 1/0 }}\n", 2, "template error: ZeroDivisionError: division by zero"),
+    ('{% include "issue.yaml.j2" %}\n', 1, "template error: includes 'issue.yaml.j2', which leads back to itself"),
+    ("subject: {{ nope }}\n", 1, "template error: 'nope' is undefined"),
+])
+def test_a_mistake_in_a_starter_template_is_one_line_naming_it(newsletter, template, line, problem):
+    # `digest new` ended in a traceback (ZeroDivisionError, RecursionError), or named no line.
+    own(newsletter, "new/issue.yaml.j2", template)
+    result = run("new", "Hello", cwd=newsletter.root)
+    assert (result.exit_code, result.output) == (1, f"templates/new/issue.yaml.j2:{line}: {problem}\n")
+
+
 @pytest.mark.parametrize("name, data, line, problem", [
     ("email.txt.j2", '{% extends "default/email.txt.j2" %}\n{% block outro %}caf\xe9{% endblock %}\n'.encode("latin-1"),
      2, "is not UTF-8 text: save it as UTF-8 in your editor"),
@@ -401,6 +474,31 @@ def test_theme_copy_into_templates_changes_nothing_until_edited(newsletter):
     assert again.output == ("templates/email.mjml.j2: already exists: nothing was copied; move it away, or copy to "
                             "another folder with --to\n")
     assert sorted(p.name for p in (newsletter.root / "templates").rglob("*") if p.is_file()) == ["email.mjml.j2"]
+
+
+def test_theme_copy_into_an_empty_templates_folder_killed_halfway_leaves_it_empty(newsletter):
+    # `mkdir templates` first: the copy went file by file, and a kill left part of the theme there, in use.
+    (newsletter.root / "templates").mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "digest", "theme", "copy"], cwd=newsletter.root,
+                               env={**os.environ, "DIGEST_STOP_AT": "theme-copy"})
+    _, status = os.waitpid(process.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status)
+    process.kill()
+    process.wait()
+    assert list((newsletter.root / "templates").iterdir()) == []
+    listed = run("theme", "list", cwd=newsletter.root)
+    assert ".digest" not in listed.output and ".copy" not in listed.output
+    again = run("theme", "copy", cwd=newsletter.root)
+    assert again.exit_code == 0, again.output
+    assert (newsletter.root / "templates" / "email.mjml.j2").read_bytes() == (DEFAULT_THEME / "email.mjml.j2").read_bytes()
+
+
+def test_a_hidden_file_in_templates_is_not_listed_as_an_override(newsletter):
+    own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n')
+    own(newsletter, ".email.txt.j2.k1ll3d_x.digest", "what a killed save left\n")
+    own(newsletter, ".DS_Store", "")
+    listed = run("theme", "list", cwd=newsletter.root)
+    assert "email.txt.j2" in listed.output and ".digest" not in listed.output and ".DS_Store" not in listed.output
 
 
 def test_theme_copy_killed_halfway_leaves_no_half_theme_in_use(newsletter):
