@@ -330,6 +330,7 @@ class _ConfigReader:
         local, _, domain = address.rpartition("@")
         if not local or "." not in domain or any(c in address for c in ' <>"(),;:[]\\') or len(value.splitlines()) > 1:
             raise self.error("sender", f"{value!r} is not an email address; {shape}")
+        self.note_url(f"mailto:{address}", "sender")  # for the checks: the starter's example.org address, left in
         if not name:
             return address
         if any(c in name for c in '()<>@,;:\\".[]'):  # RFC 5322 quotes such a name, as email.utils would
@@ -350,6 +351,7 @@ class _ConfigReader:
             if not link.lower().startswith(("https://", "mailto:")):
                 # RFC 8058: one-click unsubscribe must go over HTTPS.
                 raise self.error("unsubscribe", f"{link!r} must start with https:// or mailto:")
+            self.note_url(link, "unsubscribe")
             links.append(link)
         return tuple(links)
 

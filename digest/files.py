@@ -79,9 +79,10 @@ def decode(data: bytes, path: Path, error: type[DigestError] = DigestError) -> s
 
 
 def is_utf16(data: bytes) -> bool:
-    """UTF-16, as Windows editors save "Unicode": every other byte zero, as in the ASCII of an issue's field names."""
+    """UTF-16, as Windows editors save "Unicode": its byte-order mark (no UTF-8 text starts with one), or every
+    other byte zero, as in the ASCII of an issue's field names."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        data = data[2:]
+        return True
     evens, odds = data[:200:2], data[1:200:2]
     return len(odds) >= 2 and ((all(evens) and not any(odds)) or (all(odds) and not any(evens)))
 

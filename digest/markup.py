@@ -44,6 +44,7 @@ _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\ufff
 
 
 PASTED_QUOTES = ("”", "’", "»")  # closing quotation marks an address is pasted with, which no address ends in
+PASTED_STOPS = (".", ",", ";", "!", "?")  # the end of the sentence an address was copied from
 
 
 # The opening alone: Python decodes "=?utf-8?q?a b?=" with a space, and "=?utf-8?q?=0D=0A…" without its end.

@@ -14,13 +14,14 @@ import re
 from dataclasses import dataclass, field
 
 from digest.exceptions import cut
-from digest.markup import PASTED_QUOTES
+from digest.markup import PASTED_QUOTES, PASTED_STOPS
 
 _ITEM = re.compile(r"( *)-( +|$)(.*)")
 _KEY = re.compile(r"( *)([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*)|$)")
 _DASH_GLUED = re.compile(r"( *)-([A-Za-z_][\w-]*:(?:\s.*|$))")
 _BLOCK = re.compile(r"[|>][-+0-9]*\s*(?:#.*)?")
 _GLUED_KEY = re.compile(r"([A-Za-z_][\w-]*):(\S.*)")
+_WEB_ADDRESS = re.compile(r"https?://[^\s\"'<>“”‘’«»()]+", re.IGNORECASE)
 _MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\((\S+?)\)")
 # What YAML reads as something other than text when a value starts with it.
 SHOWN = 80  # characters of a value shown in a message: it stays one line an editor can read
@@ -203,6 +204,8 @@ class _Layout:
             return self.field(number, frame, inner.group(2), inner.group(3))
         if not rest.strip():  # the item's fields may follow on the next lines
             self.pending = ("empty", _Frame("map", indent, path, number), number, "", indent)
+        elif (glued := _GLUED_KEY.fullmatch(rest)) and glued.group(1) in self.top_fields | self.entry_fields:
+            return Mistake(number, f"{path}.{glued.group(1)}", glued_problem(glued.group(1), glued.group(2)))
         elif (first := rest.split()[0]) in self.top_fields | self.entry_fields:
             return Mistake(number, f"{path}.{first}", f"put ':' after '{first}': '{first}: {rest[len(first):].strip()}'")
         return None
@@ -259,8 +262,7 @@ class _Layout:
             return Mistake(number, self.path(frame, first), f"put ':' after '{first}': '{first}: {stripped[len(first):].strip()}'")
         if glued := _GLUED_KEY.fullmatch(stripped):
             if glued.group(1) in known:
-                return Mistake(number, self.path(frame, glued.group(1)),
-                               f"put a space after '{glued.group(1)}:': '{glued.group(1)}: {glued.group(2)}'")
+                return Mistake(number, self.path(frame, glued.group(1)), glued_problem(glued.group(1), glued.group(2)))
         if ended is not None:
             path, key_line, key, block_indent, first_line = ended
             return Mistake(number, path, f"indent this line like line {first_line} ({_spaces(block_indent)}, not "
@@ -308,16 +310,30 @@ _WORDS_THEN_ADDRESS = re.compile(r"""["']?(?P<words>[^"'/]*?[^\W\d_][^"'/]*?)[\s
 _WRAPPED = {"“": "”", "‘": "’", "<": ">", "(": ")", "[": "]", "«": "»"}
 
 
+def glued_problem(key: str, value: str) -> str:
+    """For `key:value`, no space after the ':' (YAML then reads one word, not a field)."""
+    value = value.strip()
+    fix = f"{key}: {value}" if value[:1] in "\"'" or not value_mistake(key, value) else quoted(key, value)
+    return f"put a space after '{key}:': '{fix}'"
+
+
 def link_with_words(value: str) -> str | None:
     """For `link: Find out more: https://…` (quoted or not): the button's words go in link_label; and for an
     address pasted with marks around it (“https://…”, <https://…>)."""
     value = value.strip()
     if value[:1] in _WRAPPED and value.endswith(_WRAPPED[value[0]]) and " " not in value:
         return f"the link is the address alone, without {value[0]} {_WRAPPED[value[0]]} around it: 'link: {value[1:-1]}'"
-    if value.endswith(PASTED_QUOTES) and value.lower().startswith(("https://", "http://", "mailto:")):
+    address = value.lower().startswith(("https://", "http://", "mailto:"))
+    if value.endswith(PASTED_QUOTES) and address:
         return f"the link ends in {value[-1]}, a quotation mark pasted with it: 'link: {value[:-1]}'"
+    if value.endswith(PASTED_STOPS) and address and " " not in value:
+        return (f"the link ends in '{value[-1]}', pasted with it from a sentence: "
+                f"'link: {value.rstrip(''.join(PASTED_STOPS))}'")
     match = _WORDS_THEN_ADDRESS.fullmatch(value)
     if not match:
+        # "See https://… for details": a web address among words (a mailto's subject has spaces of its own).
+        if " " in value and (found := _WEB_ADDRESS.search(value)):
+            return f"the link is the address alone, without the words around it: 'link: {found.group().rstrip(''.join(PASTED_STOPS))}'"
         return None
     return (f"the link is the address alone: 'link: {match['url']}'; the words on the button go in link_label: "
             f"'link_label: {match['words'].strip(' :-–—')}'")
@@ -341,6 +357,8 @@ def value_mistake(key: str, value: str, text: str = "") -> str | None:
         return None
     if value[0] == "*" and "&" in text:
         return None  # a real alias: safe_yaml names it
+    if value == "-" or value.startswith("- "):  # YAML would start a list there
+        return f"a value starting with '-' must be in quotes: {quoted(key, value)}"
     if value[0] in _SPECIAL_START and not _BLOCK.fullmatch(value):
         return f"a value starting with '{value[0]}' must be in quotes: {quoted(key, value)}"
     if ": " in value or value.endswith(":"):

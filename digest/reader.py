@@ -19,7 +19,7 @@ from digest.assets import resolve_image
 from digest.dates import iso_date
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
-from digest.markup import PASTED_QUOTES, MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
+from digest.markup import PASTED_QUOTES, PASTED_STOPS, MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
 from digest.model import Entry, Image, Issue, Newsletter, Section, SourceMap, Text
 from digest.platforms import FIRST_NAME
 
@@ -47,7 +47,7 @@ _FRIENDLIER = {
     "could not find expected ':'": "a line that is neither 'field: value' nor part of the text above it (check its indentation)",
     "found character '\\t' that cannot start any token": "a tab character: indent with spaces",
 }
-_NCT = re.compile(r"NCT\d{8}")
+_NCT = re.compile(r"NCT[0-9]{8}")  # ASCII digits, as the registry writes ids
 _VALUE = re.compile(r"[ -]*([A-Za-z_][\w-]*)[ \t]*:[ \t]+(.*)")
 
 
@@ -168,6 +168,13 @@ class _IssueReader:
                 raise self.error(key, where, "field names must be plain words")
             name = key.value
             label = f"{where}.{name}" if where else name
+            if name not in spec and (glued := re.fullmatch(r"([A-Za-z_][\w-]*):(\S.*)", name)) and glued[1] in spec:
+                # `subject:"Our news: …"`: YAML read a field named 'subject:"Our news'.
+                from digest import mistakes
+
+                line = self.lines[key.start_mark.line].strip() if key.start_mark.line < len(self.lines) else name
+                value = line.partition(":")[2]
+                raise self.error(key, f"{where}.{glued[1]}" if where else glued[1], mistakes.glued_problem(glued[1], value))
             if name not in spec:
                 entries = next((v for k, v in node.value if where is None and k.value == "entries"), None)
                 if name in ENTRY_FIELDS and isinstance(entries, yaml.SequenceNode) and entries.value \
@@ -233,6 +240,9 @@ class _IssueReader:
         if not node.tag.startswith("tag:yaml.org,2002:") or not node.value and value.startswith("#"):
             from digest import mistakes  # the words for an editor's slip: only when there is one
 
+            if not node.value and value.startswith("#"):  # `title: #2 trial`: all of it a note to YAML
+                return (f"a value starting with '#' is read as a note and left out: put the whole value in quotes: "
+                        f"{mistakes.quoted(key, value)}")
             return mistakes.value_mistake(key, value)
         rest = line[line.find(node.value, typed.start(2)) + len(node.value):] if node.value else ""
         if note := re.match(r"\s+(#\S.*)", rest):
@@ -306,7 +316,7 @@ class _IssueReader:
 
         link_node = fields["link"][1]
         link = self.scalar(link_node, f"{where}.link")
-        if (problem := link_problem(link)) or link.endswith(PASTED_QUOTES):
+        if (problem := link_problem(link)) or link.endswith(PASTED_QUOTES + PASTED_STOPS):
             from digest.mistakes import link_with_words  # the words for an editor's slip: only when there is one
 
             raise self.error(link_node, f"{where}.link", link_with_words(link) or problem)

@@ -322,6 +322,25 @@ def test_init_then_check_names_every_starter_leftover(tmp_path):
     }
 
 
+def test_the_starter_s_sender_and_unsubscribe_lines_uncommented_are_errors(tmp_path):
+    # A test copy went out "From news@example.org", and `digest check` said no problems found.
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path / "letter"), "--name", "Trials Today"]).exit_code == 0
+    config = tmp_path / "letter" / "digest.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("# sender = ", "sender = ").replace("# unsubscribe = ", "unsubscribe = "), encoding="utf-8")
+    lines = config.read_text(encoding="utf-8").splitlines()
+    [issue] = (tmp_path / "letter" / "issues").glob("*.yaml")
+    result = runner.invoke(cli, ["check", "--format", "json", str(issue)])
+    found = {(f["field"], f["line"], f["message"]) for f in json.loads(result.output)["issues"][0]["findings"]
+             if f["id"] == "starter-text" and f["field"] in ("sender", "unsubscribe")}
+    assert found == {
+        ("sender", lines.index('sender = "Your Newsletter <news@example.org>"') + 1,
+         "mailto:news@example.org is an example address from the starter file: put your own"),
+        ("unsubscribe", lines.index('unsubscribe = "mailto:unsubscribe@example.org"') + 1,
+         "mailto:unsubscribe@example.org is an example address from the starter file: put your own")}
+
+
 def test_the_starter_s_link_left_in_an_otherwise_written_entry_is_an_error(tmp_path):
     # An editor who rewrote every word but the link would send readers to the registry's home page.
     runner = CliRunner()

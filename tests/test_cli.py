@@ -170,7 +170,7 @@ def test_real_process_builds_the_sample(tmp_path):
 
 def test_real_process_errors_are_one_line_without_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_bytes(b"\xff\xfe\x00garbage")
+    bad.write_bytes(b"\x89PNG\x1a\x00garbage")  # an image saved as .yaml
     result = digest_process("build", bad, "--config", REPO / "digest.toml", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr == "bad.yaml:1: is not a text file (it contains binary data)\n"

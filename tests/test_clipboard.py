@@ -42,7 +42,7 @@ def test_no_clipboard_through_a_real_process(newsletter, tmp_path):
 
 
 def test_copy_takes_one_issue(newsletter, tmp_path):
-    result = CliRunner().invoke(cli, ["build", str(newsletter.issue), str(newsletter.issue), "-o", str(tmp_path / "out"), "--copy", "html"])
+    result = CliRunner().invoke(cli, ["build", str(newsletter.issue), str(newsletter.issue.with_name("other.yaml")), "-o", str(tmp_path / "out"), "--copy", "html"])
     assert result.exit_code == 2  # usage
     assert result.output == "--copy: takes one issue, since the clipboard holds one email; 2 were given\n"
 

@@ -155,8 +155,10 @@ def test_the_preview_shows_a_config_that_is_a_fifo_a_device_or_nested_deep_and_d
     assert f"{shown}: {problem}  (shown in the page too; fix it and save again)" in err
 
 
-def test_a_utf16_issue_is_named_as_utf16(newsletter):
-    newsletter.issue.write_bytes(newsletter.issue.read_text().encode("utf-16"))
+@pytest.mark.parametrize("opening", ["", "# An issue … made by digest new\n"])
+def test_a_utf16_issue_is_named_as_utf16(newsletter, opening):
+    # The starter's first line has a '…': its second byte is not zero, and the file was "binary data".
+    newsletter.issue.write_bytes((opening + newsletter.issue.read_text()).encode("utf-16"))
     one_line(in_process("build", "issues/test-issue.yaml", cwd=newsletter.root),
              "issues/test-issue.yaml: is UTF-16 text: save it as UTF-8 in your editor")
 
@@ -737,3 +739,25 @@ def test_a_link_that_trickles_is_broken_at_its_deadline(tmp_path, monkeypatch):
         elapsed = time.monotonic() - started
     assert not result.ok and result.problem == "did not answer within 0.5 seconds"
     assert elapsed < 1.5  # every byte came within 0.5 s: only the deadline for the link ends it
+
+
+def test_ctrl_c_while_the_registry_asks_to_wait_ends_the_run_at_once(newsletter, registry):
+    # The pool waited for every queued id, each sleeping out the registry's Retry-After: one Ctrl-C was
+    # ignored for a minute (for an hour with 100 ids and 60 s waits), and more of them ended in a traceback.
+    ids = [f"NCT0300{n:04d}" for n in range(12)]
+    for nct_id in ids:
+        registry.queue(f"/api/v2/studies/{nct_id}", 429, "slow down", {"Retry-After": "5"})
+    process = subprocess.Popen([sys.executable, "-m", "digest", "trial", *ids], cwd=newsletter.root,
+                               env={**os.environ, **registry.env}, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while len(registry.requests) < 4 and time.monotonic() < deadline:  # each worker asked once, and now waits
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail("Ctrl-C did not end the run")
+    assert process.returncode != 0 and "Traceback" not in err, err
+    assert len(registry.requests) <= 4

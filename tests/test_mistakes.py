@@ -155,6 +155,38 @@ MISTAKES = {
         {15: "    link: HTTPS://clinicaltrials.gov/study/NCT00000001’"},
         "15: entries[1].link: the link ends in ’, a quotation mark pasted with it: "
         "'link: HTTPS://clinicaltrials.gov/study/NCT00000001'"),
+    "no space after the colon of an entry's first field": (
+        {9: "  - institution:Test University"},
+        "9: entries[1].institution: put a space after 'institution:': 'institution: Test University'"),
+    "no space after the colon, and a colon in the value": (
+        {1: 'subject:"Our news: a subject line long enough"'},
+        "1: subject: put a space after 'subject:': 'subject: \"Our news: a subject line long enough\"'"),
+    "no space after the colon, a colon in the value, no quotes": (
+        {1: "subject:Our news: a subject line long enough"},
+        "1: subject: put a space after 'subject:': 'subject: \"Our news: a subject line long enough\"'"),
+    "a value starting with '- '": (
+        {10: "    title: - A trial of something"},
+        "10: entries[1].title: a value starting with '-' must be in quotes: title: \"- A trial of something\""),
+    "a value starting with '#'": (
+        {10: "    title: #2 A trial of something"},
+        "10: entries[1].title: a value starting with '#' is read as a note and left out: put the whole value in "
+        "quotes: title: \"#2 A trial of something\""),
+    "a link with the full stop of the sentence it was copied from": (
+        {15: "    link: https://clinicaltrials.gov/study/NCT00000001."},
+        "15: entries[1].link: the link ends in '.', pasted with it from a sentence: "
+        "'link: https://clinicaltrials.gov/study/NCT00000001'"),
+    "a link with a comma after it": (
+        {15: "    link: https://clinicaltrials.gov/study/NCT00000001,"},
+        "15: entries[1].link: the link ends in ',', pasted with it from a sentence: "
+        "'link: https://clinicaltrials.gov/study/NCT00000001'"),
+    "a link pasted with words around it": (
+        {15: "    link: See https://clinicaltrials.gov/study/NCT00000001 for details."},
+        "15: entries[1].link: the link is the address alone, without the words around it: "
+        "'link: https://clinicaltrials.gov/study/NCT00000001'"),
+    "a link pasted with words after it": (
+        {15: "    link: https://clinicaltrials.gov/study/NCT00000001 (opens in new window)"},
+        "15: entries[1].link: the link is the address alone, without the words around it: "
+        "'link: https://clinicaltrials.gov/study/NCT00000001'"),
     "an address with spaces of its own is not taken for one with a button label": (
         {15: '    link: "mailto:trials@testnews.example?subject=A question about the trial"'},
         "15: entries[1].link: the link 'mailto:trials@testnews.example?subject=A question about the trial' contains "
