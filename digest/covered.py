@@ -19,7 +19,7 @@ import yaml
 
 from digest import safe_yaml
 from digest.dates import iso_date, longdate
-from digest.exceptions import IssueError
+from digest.exceptions import IssueError, cut
 from digest.files import decode, read_bytes
 
 
@@ -59,7 +59,7 @@ class Covered:
 def read_covered(paths: Iterable[Path]) -> Covered:
     """Every issue file in `paths`, read for its date and the trials it names. An issue that cannot be read is
     an IssueError naming its line: which trials were covered cannot be known without it."""
-    from digest.ctgov import STUDY_LINK, study_id_in
+    from digest.ctgov import NCT_ID, STUDY_LINK, study_id_in
 
     covered = Covered()
     found: list[Featured] = []
@@ -80,6 +80,10 @@ def read_covered(paths: Iterable[Path]) -> Covered:
         for where, item in _entries(top):
             fields = {k.value: v.value for k, v in item.value if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)}
             nct_id = (fields.get("nct_id") or "").strip().upper() or study_id_in(fields.get("link") or "")
+            if nct_id and not NCT_ID.fullmatch(nct_id):  # it becomes an address and a file name: never '../'
+                node = next(v for k, v in item.value if getattr(k, "value", None) == "nct_id")
+                raise IssueError(f"{cut(nct_id, 40)!r} is not a ClinicalTrials.gov id like NCT03008590", path,
+                                 node.start_mark.line + 1, f"{where}.nct_id")
             if nct_id:
                 said = {name: (fields.get(name) or "").strip() or None for name in ("status", "phase", "institution", "title")}
                 found.append(Featured(nct_id, path, item.start_mark.line + 1, where, date, **said))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digest import __version__
-from digest.exceptions import DigestError, TrialError
+from digest.exceptions import DigestError, TrialError, cut
 from digest.files import read_bytes, read_text, write_atomically
 from digest.inline import MERGE_TAG
 from digest.markup import escape, link_problem, plain_text
@@ -46,7 +46,8 @@ FRESH = 12 * 3600  # seconds a copy stays good enough for --new and --updates: t
 # The fields a page of a whole search carries: enough for the table, its dates checked here too.
 SEARCH_FIELDS = "NCTId,BriefTitle,OfficialTitle,OverallStatus,LeadSponsorName,StudyFirstPostDate,LastUpdatePostDate"
 
-_ID = re.compile(r"NCT\d{8}", re.IGNORECASE)
+NCT_ID = re.compile(r"NCT[0-9]{8}")  # ASCII digits: \d would take '０' and '٣', which no record's id has
+_ID = re.compile(NCT_ID.pattern, re.IGNORECASE)
 
 
 # --- ids ---------------------------------------------------------------------------------------------------
@@ -150,6 +151,8 @@ class Client:
         self.stale: list[tuple[str, datetime.date]] = []
         self._http = None
         self._down: Unreachable | None = None  # the first "no answer" of this run, which the others then share
+        self._busy: str | None = None  # the first "busy, try later" of this run: the others stop asking too
+        self._stop = threading.Event()  # Ctrl-C: the waits between tries end at once
         self._lock = threading.Lock()
 
     @property
@@ -183,6 +186,8 @@ class Client:
                 # The service did not answer one request of this run: each of the others would wait out its
                 # own deadline too (100 ids, minutes of silence). They fail at once, or use a saved copy.
                 raise Unreachable(self._down.problem)
+            if self._busy is not None:  # 100 ids would each wait out their own tries against a busy service
+                raise TrialError(self._busy)
             try:
                 answer = self._request(path, params)
             except Unreachable as exc:
@@ -194,11 +199,13 @@ class Client:
             wait = retry_delay(answer.headers.get("Retry-After"), attempt)
             busy = f"ClinicalTrials.gov is busy ({answer.status} {answer.reason})"
             if attempt == RETRIES or wait > MAX_WAIT:
-                raise TrialError(f"{busy}; try again {_later(wait) if wait > MAX_WAIT else 'in a few minutes'}")
+                self._busy = f"{busy}; try again {_later(wait) if wait > MAX_WAIT else 'in a few minutes'}"
+                raise TrialError(self._busy)
             waited += wait
             if waited > SAY_WAIT and self.notify:  # short waits too, once they add up to a silence that looks like a hang
                 self.notify(f"{busy}: waiting {_seconds(wait)} before trying again, as it asks")
-            time.sleep(wait)
+            if self._stop.wait(wait):
+                raise TrialError("stopped")
         raise AssertionError("unreachable")
 
     def _request(self, path: str, params: dict | None) -> _Answer:
@@ -213,7 +220,8 @@ class Client:
             with fetch.deadline(self.deadline):
                 for _ in range(MAX_REDIRECTS + 1):
                     with self.http.stream("GET", url) as response:
-                        if not response.is_redirect:  # an alias id answers 301 to the study's own id
+                        # An alias id answers 301 to the study's own id; a 3xx without Location is an answer.
+                        if not response.has_redirect_location:
                             return _Answer(response.status_code, response.reason_phrase, response.headers,
                                            fetch.read_body(response, MAX_ANSWER))
                         target = response.url.join(response.headers["Location"])
@@ -230,6 +238,9 @@ class Client:
             silent.waited = True
             raise silent from None
         except httpx.TransportError as exc:
+            if str(exc).startswith("Invalid URL in location header"):  # httpx reads a redirect's Location itself
+                raise TrialError(f"ClinicalTrials.gov ({self.base}) redirects to an address that is not one "
+                                 f"({str(exc).rstrip('.')}); try again later") from None
             raise Unreachable(f"cannot reach ClinicalTrials.gov ({self.base}): {_reason(exc)}; check the internet connection") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a broken answer or Location
             raise TrialError(f"ClinicalTrials.gov ({self.base}) did not answer properly ({exc}); try again later") from None
@@ -239,6 +250,8 @@ class Client:
 
     def study(self, nct_id: str) -> dict:
         """The study record of `nct_id`, from the cache when an earlier run saved it (recently enough)."""
+        if not NCT_ID.fullmatch(nct_id):  # from a search answer, or an issue: it becomes a file name and an address
+            raise TrialError(f"{cut(nct_id, 40)!r} is not a ClinicalTrials.gov id like NCT03008590")
         cached = self.cache / f"{nct_id}.json" if self.cache else None
         saved = self._saved(cached)
         if saved is not None and not self.refresh and self._fresh(saved[1]):
@@ -275,7 +288,7 @@ class Client:
     def saved_version(self, nct_id: str, on_or_before: datetime.date) -> dict | None:
         """The newest copy of the record this cache has seen that was current on `on_or_before` (by its last
         update date), or None: what the record said on a past issue's day, when digest fetched it then."""
-        if not self.cache:
+        if not self.cache or not NCT_ID.fullmatch(nct_id):
             return None
         best = None
         folder = self.cache / "versions" / nct_id
@@ -325,12 +338,18 @@ class Client:
                     raise
                 return exc
 
-        with ThreadPoolExecutor(max_workers=min(WORKERS, max(1, len(ids)))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(WORKERS, max(1, len(ids))))
+        try:
             futures = [pool.submit(one, i) for i in ids]
             for done, _ in enumerate(as_completed(futures), 1):
                 if progress:
                     progress(done, len(ids))
             found = [future.result() for future in futures]
+        except BaseException:  # Ctrl-C: the ids not begun are dropped and the waits end, not served out
+            self._stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         if found and all(isinstance(f, Unreachable) for f in found):
             raise found[0]
         return found

@@ -274,6 +274,40 @@ def test_429_gives_up_after_the_retries(registry, cache):
     assert len(registry.requests) == ctgov.RETRIES + 1
 
 
+def test_once_one_id_is_told_to_come_back_later_the_others_stop_asking(registry, cache):
+    # Each id waited out its own five tries: 12 ids, 60 requests and a minute against a service saying "busy".
+    ids = [f"NCT0300{n:04d}" for n in range(12)]
+    for nct_id in ids:
+        registry.queue(f"/api/v2/studies/{nct_id}", 429, "slow down", {"Retry-After": "0"})
+    with ctgov.Client(registry.url, cache) as client, pytest.raises(TrialError, match=r"is busy \(429 "):
+        client.studies(ids)
+    assert len(registry.requests) <= ctgov.WORKERS * (ctgov.RETRIES + 1) < len(ids) * (ctgov.RETRIES + 1)
+
+
+@pytest.mark.parametrize("nct_id", ["../../../outside/pwned", "NCT０３００８５９０", "?"])
+def test_an_id_that_is_no_id_is_never_asked_for_nor_saved(registry, cache, nct_id):
+    # From a search answer or an issue, the id becomes a file name in the cache and a path on the server.
+    with ctgov.Client(registry.url, cache) as client, pytest.raises(TrialError, match="is not a ClinicalTrials.gov id"):
+        client.study(nct_id)
+    assert registry.requests == [] and not cache.parent.joinpath("outside").exists()
+
+
+@pytest.mark.parametrize("status", [300, 301, 304])
+def test_a_3xx_without_a_location_is_an_answer_not_a_traceback(registry, cache, status):
+    registry.queue("/api/v2/studies/NCT03008590", status, "")
+    with ctgov.Client(registry.url, cache) as client, pytest.raises(TrialError) as info:
+        client.study("NCT03008590")
+    assert info.value.__str__().startswith(f"ClinicalTrials.gov answered {status} for NCT03008590")
+
+
+def test_a_redirect_to_no_address_is_the_service_s_fault_not_the_connection_s(registry, cache):
+    registry.queue("/api/v2/studies/NCT00000099", 301, "", {"Location": "http://[::1"})
+    with ctgov.Client(registry.url, cache) as client, pytest.raises(TrialError) as info:
+        client.study("NCT00000099")
+    assert "redirects to an address that is not one" in info.value.__str__()
+    assert "internet connection" not in info.value.__str__()
+
+
 def test_500_is_reported_not_retried(registry, cache):
     registry.queue("/api/v2/studies/NCT03008590", 500, "Internal Server Error")
     with ctgov.Client(registry.url, cache) as client, pytest.raises(TrialError) as info:

@@ -173,6 +173,40 @@ def test_new_trials_become_entries_of_the_issue_and_a_second_run_finds_nothing_n
     assert len(server.requests) == requests  # every page from the copies saved a moment ago
 
 
+def test_a_trial_the_issue_being_written_links_to_is_not_new_for_it(news, server):
+    # The docs: --new leaves out every trial an issue names, by a link anywhere in it; the issue given with
+    # --issue was left out of that, and a trial its intro links to was added to it as an entry.
+    issue = news.issue
+    issue.write_text(issue.read_text(encoding="utf-8").replace(
+        "Hello **readers**.", "Hello **readers**. See [the third](https://clinicaltrials.gov/study/NCT01000003)."),
+        encoding="utf-8")
+    result = run("--search", "naltrexone", "--new", "--issue", str(issue))
+    assert result.exit_code == 0, result.output
+    assert rows(result.stdout) == [row for row in NEW_ROWS if row[0] != "NCT01000003"]
+    assert "NCT01000003" not in [e.nct_id for e in read_issue(issue, load_config(news.config)).entries]
+
+
+def test_a_study_of_the_search_answer_without_a_proper_id_is_left_out_not_fetched(news, server):
+    # Its id became a path: '../../outside/pwned' was asked for, and its answer written outside the cache.
+    server.add(make_study("../../../outside/pwned", "2024-06-11", "2024-06-11", title="Naltrexone elsewhere"))
+    result = run("--search", "naltrexone", "--new", "--issue", str(news.issue))
+    assert result.exit_code == 0, result.output
+    assert rows(result.stdout) == NEW_ROWS
+    assert "warning: ClinicalTrials.gov's answer held 1 study without an id like NCT03008590: left out" in result.stderr
+    assert not any("outside" in path for path in server.paths())
+    assert not (news.cache.parent / "outside").exists() and not (news.root / "outside").exists()
+
+
+def test_an_nct_id_that_is_no_id_stops_updates_before_any_request(news, server):
+    (news.root / "issues" / "2024-05-01-may.yaml").write_text(
+        MAY.replace("nct_id: NCT01000002", "nct_id: ../../elsewhere/NCT01000002"), encoding="utf-8")
+    result = run("--updates")
+    assert result.exit_code == 1
+    assert result.stderr == ("issues/2024-05-01-may.yaml:16: entries[2].nct_id: '../../ELSEWHERE/NCT01000002' is not a "
+                             "ClinicalTrials.gov id like NCT03008590\n")
+    assert server.requests == []
+
+
 def test_new_entries_can_go_into_a_section(news, server):
     result = run("--search", "naltrexone", "--new", "--since", "2024-07-01", "--issue", str(news.issue), "--section", "New trials")
     assert result.exit_code == 0, result.output

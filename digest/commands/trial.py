@@ -213,6 +213,10 @@ def _new(base, term, statuses, since, newsletter, issue_path, issue, refresh, fm
     term, wanted = _search_terms(term, statuses)
     covered, folder = _covered(newsletter, issue_path)
     named = set(covered.named) | set(issue.trials if issue is not None else ())
+    if issue is not None:  # the issue being written names trials too, in a link anywhere in it
+        from digest.covered import read_covered
+
+        named |= read_covered([issue_path]).named
     since_from = "given with --since"
     if since is None:
         newest = covered.newest
@@ -224,13 +228,15 @@ def _new(base, term, statuses, since, newsletter, issue_path, issue, refresh, fm
     with ctgov.Client(base, ctgov.cache_dir(), refresh=refresh, usable=adder.make, notify=_warn, fresh=ctgov.FRESH) as client:
         with _Progress("Searching ClinicalTrials.gov") as progress:
             studies, total = client.search_all(term, wanted, since, progress)
-        rows, covered_count, older, listed = [], 0, 0, set()
+        rows, covered_count, older, listed, no_id = [], 0, 0, set(), 0
         for study in studies:
             why = ctgov.why_listed(study, since)
             first, last = ctgov.first_posted(study), ctgov.last_updated(study)
             row = {"nct_id": "", "first_posted": first.isoformat() if first else "",
                    "last_updated": last.isoformat() if last else "", **ctgov.summary_row(study)}
-            if why is None:
+            if not ctgov.NCT_ID.fullmatch(row["nct_id"]):
+                no_id += 1  # nothing to fetch it by, nor to add: it becomes an address and a file name
+            elif why is None:
                 older += 1  # the API was asked for these dates: a server that ignores the filter sends them anyway
             elif row["nct_id"] in named:
                 covered_count += 1
@@ -258,6 +264,8 @@ def _new(base, term, statuses, since, newsletter, issue_path, issue, refresh, fm
         _table(rows)
     for line in _stale_lines(stale):
         _warn(line)
+    if no_id:
+        _warn(f"warning: ClinicalTrials.gov's answer held {_studies(no_id)} without an id like NCT03008590: left out")
     if not rows:
         _warn(f"no new trials since {since_text}: of {_studies(len(studies))} found, {covered_count} "
               f"{'is' if covered_count == 1 else 'are'} already in an issue" + (f" and {older} not new" if older else ""))
