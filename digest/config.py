@@ -15,7 +15,7 @@ from digest.exceptions import ConfigError, IssueError, OptionError, display_path
 from digest.files import read_text
 from digest.markup import MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
 from digest.model import Colours, Image, Newsletter, SocialLink, SocialNetwork, SourceMap, Theme
-from digest.theme import OWN, THEME_TOML, find_file, find_theme, theme_dirs
+from digest.theme import BUILTIN, OWN, THEME_TOML, find_file, find_theme, theme_dirs
 
 CONFIG_NAME = "digest.toml"
 
@@ -107,7 +107,7 @@ def read_theme(name: str, folder: Path, dirs: tuple[Path, ...]) -> Theme:
     holds one) read over it table by table, so that two lines there add a social network."""
     own = dirs[0] / THEME_TOML if len(dirs) > 1 else None
     files = [folder / THEME_TOML] + ([own] if own is not None and own.is_file() else [])
-    description, colours, social, contrast = "", {}, {}, []
+    description, colours, social, contrast, set_in = "", {}, {}, [], {}
     for path in files:
         data, lines = _read_toml(path)
         reader = _ConfigReader(path, lines, set())
@@ -116,14 +116,17 @@ def read_theme(name: str, folder: Path, dirs: tuple[Path, ...]) -> Theme:
         if "description" in data:
             description = reader.text(data, "description")
         if "colours" in data:
-            colours.update(reader.colour_values(data["colours"]))
+            values = reader.colour_values(data["colours"])
+            colours.update(values)
+            if not path.is_relative_to(BUILTIN):  # the editor's: where the contrast check sends them
+                set_in.update({name: (path, lines.line(f"colours.{name}")) for name in values})
             if whole and (missing := [name for name in COLOURS if name not in colours]):
                 raise reader.error("colours", f"a theme gives every colour; missing: {', '.join(missing)}")
         if "social" in data:
             social.update(reader.networks(data["social"], dirs))
         if "contrast" in data:
             contrast += reader.contrast(data["contrast"])
-    return Theme(name, folder, dirs, description, Colours(**colours), social, tuple(dict.fromkeys(contrast)))
+    return Theme(name, folder, dirs, description, Colours(**colours), social, tuple(dict.fromkeys(contrast)), set_in)
 
 
 def _toml_lines(text: str) -> SourceMap:

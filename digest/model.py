@@ -144,6 +144,8 @@ class Theme:
     # (text colour, background colour, what the theme paints with them, the least contrast WCAG 2.1 AA allows:
     # 4.5, or 3 for a pair that paints only large text): the pairs the contrast check tests
     contrast: tuple[tuple[str, str, str, float], ...] = ()
+    # Where a theme.toml of the editor's (templates/theme.toml, a theme folder's) sets each colour: (file, line).
+    colours_set_in: dict[str, tuple[Path, int | None]] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

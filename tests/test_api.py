@@ -300,6 +300,20 @@ def test_the_default_colours_and_the_samples_pass_contrast(sample_email):
     assert not [f for f in sample_email.findings if f.id == "contrast"]
 
 
+def test_a_colour_set_in_a_theme_toml_is_named_there(newsletter):
+    # The check named digest.toml's [colours] line, which held another colour, or no line at all.
+    own = newsletter.root / "templates" / "theme.toml"
+    own.parent.mkdir()
+    own.write_text('description = "mine"\n[colours]\nmuted = "#cccccc"\n', encoding="utf-8")
+    findings = [f for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
+    assert findings and {(f.path, f.line, f.field) for f in findings} == {(own, 3, "colours.muted")}
+    # digest.toml's [colours] comes over the theme's: then it is the place to change.
+    newsletter.write_config(newsletter.config.read_text() + '\n[colours]\nmuted = "#dddddd"\n')
+    lines = newsletter.config.read_text().splitlines()
+    findings = [f for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
+    assert {(f.path, f.line) for f in findings} == {(newsletter.config, lines.index('muted = "#dddddd"') + 1)}
+
+
 def test_dark_colours_are_checked_too(newsletter):
     newsletter.write_config(newsletter.config.read_text() + '\n[colours]\ndark_muted = "#3c4043"\n')
     findings = [f for f in digest.build(newsletter.issue).findings if f.id == "contrast"]

@@ -10,6 +10,16 @@ def check_contrast(result: Result) -> list[Finding]:
     """Each pair of colours the theme paints text with (its theme.toml's `contrast`), with the newsletter's colours."""
     colours = result.newsletter.colours
     typed = result.newsletter.source.keys
+    theme = result.newsletter.theme
+
+    def set_at(name: str) -> dict | None:
+        """Where the editor set colour `name`: digest.toml's [colours], else a theme.toml of theirs."""
+        if f"colours.{name}" in typed:
+            return in_config(result, f"colours.{name}")
+        if name in theme.colours_set_in:
+            path, line = theme.colours_set_in[name]
+            return dict(path=path, line=line, field=f"colours.{name}")
+        return None
     pairs: dict[tuple[str, str], tuple[str, float]] = {}
     for fg, bg, what, least in result.newsletter.theme.contrast:
         if least > pairs.get((fg, bg), ("", 0.0))[1]:  # a pair that also paints small text needs what small text needs
@@ -20,12 +30,12 @@ def check_contrast(result: Result) -> list[Finding]:
         if ratio >= least:
             continue
         # Name the colour the editor set; where both are theirs, the text's.
-        blame = fg if f"colours.{fg}" in typed or f"colours.{bg}" not in typed else bg
+        blame = fg if set_at(fg) or not set_at(bg) else bg
         other = bg if blame == fg else fg
         # Away from the other colour: 0.18 is the luminance as far from black as from white.
         fix = f"make {blame} {'darker' if luminance(getattr(colours, other)) > 0.18 else 'lighter'}"
-        place = in_config(result, f"colours.{blame}")
-        if place["line"] is None:
+        place = set_at(blame) or in_config(result, f"colours.{blame}")
+        if place["line"] is None and place["path"] == result.newsletter.config_path:
             place = in_config(result, "colours")
             place["field"] = f"colours.{blame}"
         findings.append(Finding("contrast", ERROR, f"{fg} {getattr(colours, fg)} on {bg} {getattr(colours, bg)} "
