@@ -142,7 +142,8 @@ def read_site(issue_paths: list[Path], newsletter: Newsletter, *, feed: bool = T
             raise IssueError(f"has the same page in the archive ({issue.slug}/) as {display_path(first.path)}: "
                              "rename one of the two files", issue.path)
     if feed and newsletter.archive_url is None:
-        raise ConfigError("is missing: feed.xml needs the https:// address the archive is published at "
+        raise ConfigError("is missing: feed.xml needs the https:// address the archive is published at: add a line "
+                          "such as archive_url = \"https://www.example.org/newsletter/\" with the settings at the top "
                           "(or leave the feed out with --no-feed)", newsletter.config_path, None, "archive_url")
     issues.sort(key=lambda i: (i.date, i.slug), reverse=True)
     return Site(newsletter, tuple(issues), feed)

@@ -55,6 +55,9 @@ def config_for(issue_path: Path, config_path: Path | None = None) -> Path:
     issue_path = Path(issue_path)
     if not issue_path.is_file():
         kind = "is a folder, not an issue file" if issue_path.is_dir() else "is not a regular file (a pipe or a device?)"
+        if not issue_path.exists() and issue_path.suffix != ".yaml" and issue_path.with_name(issue_path.name + ".yaml").is_file():
+            raise IssueError(f"no such issue file: did you mean {display_path(issue_path.with_name(issue_path.name + '.yaml'))}?",
+                             issue_path)
         raise IssueError("no such issue file" if not issue_path.exists() else kind, issue_path)
     return config_path if config_path is not None else required_config(issue_path.parent, issue_path)
 
@@ -217,6 +220,12 @@ class _ConfigReader:
                 import difflib  # only when something is misspelt: not on every run
                 near = difflib.get_close_matches(key, allowed, n=1)
                 hint = f": did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(allowed)}"
+                if table and key in (*REQUIRED, *OPTIONAL):
+                    # Added at the end of the file: TOML reads every line below a [table] line as part of it.
+                    header = f"[[{table.partition('[')[0]}]]" if "[" in table else f"[{table.rstrip('.')}]"
+                    at = self.line(table.rstrip("."))
+                    hint = (f": '{key}' is a setting of its own: move its line above the {header} line"
+                            f"{f' (line {at})' if at else ''}; below it, TOML reads it as part of {header}")
                 raise self.error(table + key, f"unknown key{hint}")
         for key in required:
             if key not in data:

@@ -109,6 +109,12 @@ class _Layout:
                 return None
         if not stripped or stripped in ("---", "..."):
             return None
+        if stripped[:1] in _DASHES and _KEY.fullmatch(stripped[1:]):  # '– institution: …'
+            return Mistake(number, None, f"this line starts with '{stripped[0]}', which a word processor typed for '-': "
+                                         "type the plain '-' instead")
+        if "\u00a0" in text[: len(text) - len(text.lstrip())]:
+            return Mistake(number, None, "this line is indented with non-breaking spaces (pasted from a word processor): "
+                                         "delete them and indent with ordinary spaces, like the lines around it")
         if stripped.startswith("#"):
             if self.pending and self.pending[0] == "plain":
                 self.pending = None  # a note ends a value that goes on over several lines
@@ -147,6 +153,12 @@ class _Layout:
             elif kind == "plain" and indent > key_col and not key and not glued and not (item and _KEY.fullmatch(item.group(3))):
                 self.pending = pending  # a value going on over the next lines, as YAML allows ('- ' too)
                 return None
+            elif kind == "plain" and indent == key_col and not key and not glued and not item \
+                    and key_name in self.top_fields | self.entry_fields and stripped[:1] not in _DASHES \
+                    and re.split(r"[\s:]", stripped, maxsplit=1)[0] not in self.top_fields | self.entry_fields:
+                return Mistake(number, path, f"this line goes on the text of '{key_name}:' (line {key_line}) but is not "
+                                             f"indented more than it: to write '{key_name}' over several lines, write "
+                                             f"'{key_name}: |' and indent each line of the text by {key_col + 2} spaces")
 
         if glued:
             return Mistake(number, None, f"put a space after '-': '{glued.group(1)}- {glued.group(2).strip()}'")
@@ -307,6 +319,8 @@ def _opening_quote(line: str) -> str:
 # Words, then the address alone to the end: "Find out more: https://…", quoted or not. Words after the
 # address are not taken for a label: a mailto's subject or a file name may hold spaces of their own.
 _WORDS_THEN_ADDRESS = re.compile(r"""["']?(?P<words>[^"'/]*?[^\W\d_][^"'/]*?)[\s:–—-]+(?P<url>(?:https?://|mailto:)[^\s"']+)["']?""")
+_DASHES = "–—‒−•"  # what a word processor turns '- ' into
+_CURLY = {"“": "”", "‘": "’", "«": "»", "„": "“"}
 _WRAPPED = {"“": "”", "‘": "’", "<": ">", "(": ")", "[": "]", "«": "»"}
 
 
@@ -348,6 +362,8 @@ def value_mistake(key: str, value: str, text: str = "") -> str | None:
         return f"the link is the address alone: 'link: {link.group(1)}' (the words on the button are link_label)"
     if key == "link" and (found := link_with_words(value)):
         return found
+    if value[0] in _CURLY and value.endswith(_CURLY[value[0]]) and len(value) > 1:  # pasted from a word processor
+        return f"use straight quotes (\"), not curly ones: {quoted(key, value[1:-1])}"
     if value[0] in "\"'":
         end = value.find(value[0], 1)
         while end != -1 and value[0] == "'" and value[end + 1 : end + 2] == "'":

@@ -16,7 +16,7 @@ import yaml
 
 from digest import safe_yaml
 from digest.assets import resolve_image
-from digest.dates import iso_date
+from digest.dates import date_problem, iso_date
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
 from digest.markup import PASTED_QUOTES, PASTED_STOPS, MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
@@ -301,7 +301,7 @@ class _IssueReader:
         try:
             return iso_date(value)
         except ValueError:
-            raise self.error(node, "date", f"{value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-05-14") from None
+            raise self.error(node, "date", date_problem(value)) from None
 
     def entry(self, node: yaml.Node, where: str) -> Entry:
         self.source.keys[where] = _line(node)

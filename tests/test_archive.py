@@ -543,7 +543,8 @@ def test_a_feed_needs_archive_url(tmp_path):
     result = _archive(root)
     assert result.exit_code == 1
     assert result.output == (f"{config}: archive_url: is missing: feed.xml needs the https:// address the archive is "
-                             "published at (or leave the feed out with --no-feed)\n")
+                             "published at: add a line such as archive_url = \"https://www.example.org/newsletter/\" "
+                             "with the settings at the top (or leave the feed out with --no-feed)\n")
     assert not (root / "site").exists()
     result = _archive(root, "--no-feed")
     assert result.exit_code == 0, result.output

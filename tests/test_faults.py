@@ -163,6 +163,24 @@ def test_a_utf16_issue_is_named_as_utf16(newsletter, opening):
              "issues/test-issue.yaml: is UTF-16 text: save it as UTF-8 in your editor")
 
 
+@pytest.mark.parametrize("date, problem", [("2024-11-31", "November 2024 has 30 days"), ("2023-02-29", "February 2023 has 28 days"),
+                                           ("2024-13-01", "there is no month 13 (write it as YYYY-MM-DD)")])
+def test_a_date_written_as_asked_that_is_no_day_says_why(newsletter, date, problem):
+    from digest.config import load_config
+    from digest.exceptions import IssueError
+    from digest.reader import read_issue
+
+    newsletter.issue.write_text(newsletter.issue.read_text().replace("2024-05-14", date))
+    with pytest.raises(IssueError) as info:
+        read_issue(newsletter.issue, load_config(newsletter.config))
+    assert info.value.__str__().endswith(f":3: date: '{date}' is not a date: {problem}")
+
+
+def test_an_issue_named_without_yaml_asks_if_the_file_with_it_was_meant(newsletter):
+    one_line(in_process("build", "issues/test-issue", cwd=newsletter.root),
+             "issues/test-issue: no such issue file: did you mean issues/test-issue.yaml?")
+
+
 @pytest.mark.parametrize("date", ["20240514", "2024-W20-2", "2024-05-14T00:00"])
 def test_a_date_is_yyyy_mm_dd_only(newsletter, date):
     from digest.config import load_config

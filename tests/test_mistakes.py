@@ -164,6 +164,20 @@ MISTAKES = {
     "no space after the colon, a colon in the value, no quotes": (
         {1: "subject:Our news: a subject line long enough"},
         "1: subject: put a space after 'subject:': 'subject: \"Our news: a subject line long enough\"'"),
+    "an entry started with a dash a word processor made": (
+        {9: "  – institution: Test University"},
+        "9: this line starts with '–', which a word processor typed for '-': type the plain '-' instead"),
+    "a line indented with non-breaking spaces": (
+        {10: "\u00a0\u00a0\u00a0\u00a0title: A trial of something"},
+        "10: this line is indented with non-breaking spaces (pasted from a word processor): delete them and indent "
+        "with ordinary spaces, like the lines around it"),
+    "a value over two lines without '|'": (
+        {10: "    title: A trial of something,\n    this time for pain"},
+        "11: entries[1].title: this line goes on the text of 'title:' (line 10) but is not indented more than it: "
+        "to write 'title' over several lines, write 'title: |' and indent each line of the text by 6 spaces"),
+    "a value in curly quotes, pasted from a word processor": (
+        {1: "subject: “Our news: a subject line long enough”"},
+        "1: subject: use straight quotes (\"), not curly ones: subject: \"Our news: a subject line long enough\""),
     "a value starting with '- '": (
         {10: "    title: - A trial of something"},
         "10: entries[1].title: a value starting with '-' must be in quotes: title: \"- A trial of something\""),
@@ -301,6 +315,10 @@ TOML_MISTAKES = {
     "a table typed twice": (
         ('brand = "#1d4f91"', 'brand = "#1d4f91"\n\n[colours]\nlink = "#1d4f91"'),
         "14: colours: [colours] appears twice (first on line 11): put its settings under one [colours] and delete the other line"),
+    "a setting added at the end of the file, below [colours]": (
+        ('brand = "#1d4f91"', 'brand = "#1d4f91"\nsender = "Test News <news@testnews.example>"'),
+        "13: colours.sender: unknown key: 'sender' is a setting of its own: move its line above the [colours] line "
+        "(line 11); below it, TOML reads it as part of [colours]"),
     "an unquoted colour": (
         ('brand = "#1d4f91"', "brand = #1d4f91"),
         '12: colours.brand: a value starting with # must be in quotes (a # starts a note): brand = "#1d4f91"'),

@@ -148,6 +148,12 @@ def test_the_page_lists_the_findings_of_each_save_beside_the_email(newsletter, b
         wait_until(page, "() => document.getElementById('finding-count').innerText.includes('0 errors')")
         assert page.query_selector("#findings li.error") is None
 
+        # A save the build stops at: the file was saved ("Save failed" said otherwise), and nothing is checked.
+        newsletter.write_issue(newsletter.issue.read_text().replace("date: 2024-05-14", "date: May"))
+        wait_until(page, "() => !document.getElementById('error').hidden")
+        assert page.inner_text("#status").startswith("Not built at ") and "Save failed" not in page.content()
+        assert page.inner_text("#finding-count") == "(not checked until the mistake above is fixed)"
+
 
 def test_many_tabs_of_one_preview_all_load_and_all_follow_a_save(newsletter, browser):
     # Each tab held an event stream of its own: a browser opens six connections to one server, so the sixth

@@ -115,12 +115,18 @@ function apply(next) {
   error.textContent = next.error
     ? next.error + (next.email_version ? "\nShowing the last good version until this is fixed." : "")
     : "";
+  // The file was saved; it is the build that stopped: "Save failed" made editors fear for their file.
+  const stopped = `Not built at ${next.time}: the issue has a mistake (above)`;
+  if (next.error) {
+    $("finding-count").textContent = "(not checked until the mistake above is fixed)";
+    $("finding-count").classList.add("errors");
+  }
   if (!next.email_version) {
-    $("status").textContent = next.error ? `Save failed at ${next.time}` : "";
+    $("status").textContent = next.error ? stopped : "";
     return;
   }
   const checks = next.error ? "" : ` · ${showFindings(next.findings)}`;
-  $("status").textContent = next.error ? `Save failed at ${next.time}` : `Built at ${next.time} in ${next.build_ms} ms${checks}`;
+  $("status").textContent = next.error ? stopped : `Built at ${next.time} in ${next.build_ms} ms${checks}`;
   document.title = `${next.subject} · Preview`;
   $("sender").textContent = next.sender;
   $("subject").textContent = next.subject;
