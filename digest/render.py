@@ -234,7 +234,8 @@ def _loop(env: jinja2.Environment, name: str) -> BuildError:
                 return found
         return None
 
-    return follow(name, ()) or BuildError(f"template error: {name!r} goes round in a loop of templates", _template_file(env, name))
+    return follow(name, ()) or BuildError("template error: the templates call themselves without end (a macro that "
+                                          "calls itself, or a loop of templates)", _template_file(env, name))
 
 
 _INLINE_STYLE = re.compile(r"<mj-style\s+inline=[\"']inline[\"']\s*>(.*?)</mj-style>", re.DOTALL)

@@ -177,6 +177,9 @@ def copy_theme(source: Path, destination: Path) -> list[Path]:
     from digest.exceptions import DigestError
     from digest.files import create
 
+    if os.path.lexists(destination) and not destination.is_dir():
+        what = "is a file, not a folder" if destination.exists() else "is a link to a folder that is not there"
+        raise DigestError(f"{what}: nothing was copied; copy to a folder with --to", destination)
     files = sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     targets = [destination / p.relative_to(source) for p in files]
     there = [target for target in targets if target.exists()]

@@ -493,6 +493,35 @@ def test_theme_copy_into_an_empty_templates_folder_killed_halfway_leaves_it_empt
     assert (newsletter.root / "templates" / "email.mjml.j2").read_bytes() == (DEFAULT_THEME / "email.mjml.j2").read_bytes()
 
 
+@pytest.mark.parametrize("make, problem", [
+    (lambda path: path.write_text("mine\n"), "is a file, not a folder"),
+    (lambda path: path.symlink_to(path.parent / "nowhere"), "is a link to a folder that is not there"),
+])
+def test_theme_copy_to_a_file_says_so(newsletter, make, problem):
+    # It said "mine/email.mjml.j2: already exists", of a file that is no folder.
+    make(newsletter.root / "mine")
+    result = run("theme", "copy", "--to", "mine", cwd=newsletter.root)
+    assert (result.exit_code, result.output) == (1, f"mine: {problem}: nothing was copied; copy to a folder with --to\n")
+
+
+def test_the_next_step_after_copying_to_an_odd_folder_name_is_valid_toml(newsletter):
+    import tomllib
+
+    result = run("theme", "copy", "plain", "--to", 'th"x', cwd=newsletter.root)
+    assert result.exit_code == 0, result.output
+    line = result.output.splitlines()[-1].removeprefix("Next: set ").removesuffix(" in digest.toml, then edit the files there.")
+    assert tomllib.loads(line) == {"theme": 'th"x'}
+
+
+def test_a_macro_that_calls_itself_is_not_called_a_loop_of_templates(newsletter):
+    own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n'
+        "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{% block outro %}{{ f(1) }}{% endblock %}\n")
+    with pytest.raises(BuildError) as caught:
+        digest.build(newsletter.issue)
+    assert caught.value.problem == ("template error: the templates call themselves without end (a macro that calls "
+                                    "itself, or a loop of templates)")
+
+
 def test_a_hidden_file_in_templates_is_not_listed_as_an_override(newsletter):
     own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n')
     own(newsletter, ".email.txt.j2.k1ll3d_x.digest", "what a killed save left\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -62,4 +63,5 @@ def copy(name: str | None, destination: Path | None, config_path: Path | None) -
         click.echo(f"They override the {current} theme's files: edit them there{then}.", err=True)
     else:
         folder = os.path.relpath(destination.resolve(), root.resolve()).replace(os.sep, "/")
-        click.echo(f'Next: set theme = "{folder}" in digest.toml, then edit the files there.', err=True)
+        # As TOML writes a string: a folder named with a quote or a backslash stays one value.
+        click.echo(f"Next: set theme = {json.dumps(folder, ensure_ascii=False)} in digest.toml, then edit the files there.", err=True)
