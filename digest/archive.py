@@ -113,7 +113,7 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
 # -- read -------------------------------------------------------------------------------------------------
 
 def read_site(issue_paths: list[Path], newsletter: Newsletter, *, feed: bool = True, force: bool = False) -> Site:
-    from digest.model import ERROR, HTML_PART, TEXT_PART
+    from digest.model import BUILT_PARTS, ERROR
     from digest.pipeline import build
 
     issues, errors, refused = [], [], {}
@@ -128,7 +128,7 @@ def read_site(issue_paths: list[Path], newsletter: Newsletter, *, feed: bool = T
         issues.append(result.issue)
         for finding in result.findings:
             # A mistake of digest.toml's once, not once for every issue; the email's parts are each issue's own.
-            own = finding.path is None or finding.path in (HTML_PART, TEXT_PART)
+            own = finding.path is None or finding.path in BUILT_PARTS
             if finding.severity == ERROR and (key := (finding, path if own else None)) not in refused:
                 refused[key] = path
     if errors:

@@ -219,7 +219,8 @@ class Issue:
 
 
 ERROR, WARNING, INFO = "error", "warning", "info"
-HTML_PART, TEXT_PART = "email.html", "email.txt"  # the built parts, as `digest build` names them
+HTML_PART, TEXT_PART, MJML_PART = "email.html", "email.txt", "email.mjml"  # the built parts, as `digest build` names them
+BUILT_PARTS = (HTML_PART, TEXT_PART, MJML_PART)
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ class Finding:
     id: str  # stable, for scripts: "link-http", "contrast", …
     severity: str  # ERROR, WARNING or INFO
     message: str  # one line, for an editor
-    path: Path | str | None  # the issue file, digest.toml, or a built part (HTML_PART, TEXT_PART)
+    path: Path | str | None  # the issue file, digest.toml, or a built part (BUILT_PARTS)
     line: int | None = None  # in `path`
     field: str | None = None  # e.g. "entries[2].link", "colours.brand"
 

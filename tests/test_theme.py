@@ -148,6 +148,33 @@ def test_issue_text_stays_escaped_in_a_partial_the_theme_includes(newsletter):
     assert 'A <b onmouseover="x()">trial</b> & more\n' in result.text  # the text part is text: never escaped
 
 
+@pytest.mark.parametrize("block", ["{{ entry.title | safe }}", "{% autoescape false %}{{ entry.title }}{% endautoescape %}"])
+def test_a_template_that_writes_issue_text_unescaped_is_an_error_on_the_field(newsletter, block):
+    own(newsletter, "email.mjml.j2", '{% extends "default/email.mjml.j2" %}\n{% block entry %}<mj-section><mj-column>'
+        f"<mj-text><h2>{block}</h2></mj-text></mj-column></mj-section>{{% endblock %}}\n")
+    text = newsletter.issue.read_text(encoding="utf-8")
+    newsletter.issue.write_text(text.replace("title: A trial of something", "title: 'A <i>trial</i>'"), encoding="utf-8")
+    found = [f for f in digest.build(newsletter.issue).findings if f.id == "unescaped-text"]
+    assert [(f.severity, f.path, f.line, f.field) for f in found] == [(ERROR, newsletter.issue, 8, "entries[1].title")]
+    own(newsletter, "email.mjml.j2", '{% extends "default/email.mjml.j2" %}\n')
+    assert not [f for f in digest.build(newsletter.issue).findings if f.id == "unescaped-text"]
+
+
+def test_an_element_mjml_does_not_have_is_an_error_on_its_line_of_the_mjml(newsletter):
+    own(newsletter, "email.mjml.j2", '{% extends "default/email.mjml.j2" %}\n{% block outro %}\n'
+        "<mj-section><mj-colum><mj-text>Thanks for reading</mj-text></mj-colum></mj-section>\n{% endblock %}\n")
+    result = digest.build(newsletter.issue)
+    [found] = [f for f in result.findings if f.id == "mjml-element"]
+    assert (found.severity, found.path) == (ERROR, "email.mjml")
+    assert result.mjml.splitlines()[found.line - 1].startswith("<mj-section><mj-colum>")
+    assert found.message.startswith("<mj-colum> is not an MJML element") and "did you mean <mj-column>?" in found.message
+    # Every element the built-in themes use is MJML's.
+    for theme in ("default", "plain"):
+        set_theme(newsletter, theme)
+        (newsletter.root / "templates" / "email.mjml.j2").unlink(missing_ok=True)
+        assert not [f for f in digest.build(newsletter.issue).findings if f.id == "mjml-element"]
+
+
 def test_templates_compiled_under_other_options_are_not_taken_from_the_cache(newsletter):
     # Jinja keys its bytecode by the template's name and text: a partial compiled unescaped by an older digest
     # was run unescaped again after the upgrade.

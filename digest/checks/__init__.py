@@ -28,6 +28,8 @@ CHECKS = (
     content.check_status,
     contrast.check_contrast,
     theme.check_blocks,
+    theme.check_escaped,
+    theme.check_mjml_elements,
 )
 
 

@@ -1,11 +1,12 @@
-"""The newsletter's own templates: a block that replaces nothing in the template it extends."""
+"""The newsletter's own templates: a block that replaces nothing in the template it extends, and issue text
+a template writes unescaped."""
 
 from __future__ import annotations
 
 import functools
 import re
 
-from digest.model import WARNING, Finding, Result
+from digest.model import ERROR, MJML_PART, WARNING, Finding, Result
 
 
 _EXTENDS = re.compile(r"\{%-?\s*extends\b")
@@ -20,6 +21,44 @@ def check_blocks(result: Result) -> list[Finding]:
 
     env = environment(result.newsletter.theme.dirs)
     return [finding for name in (HTML_TEMPLATE, TEXT_TEMPLATE) for finding in _unknown_blocks(env, name)]
+
+
+def check_escaped(result: Result) -> list[Finding]:
+    """A text of the issue holding markup ('<') found in the HTML as it was typed: a template wrote it with
+    `| safe`, or inside `{% autoescape false %}`. A title from ClinicalTrials.gov is text from anywhere."""
+    from digest.checks.base import at, issue_texts
+
+    return [Finding("unescaped-text", ERROR, "is in the email as typed, its '<' as markup: a template writes it with "
+                    "'| safe' or inside '{% autoescape false %}': take that out of the template", **at(result, field))
+            for field, text in issue_texts(result) if "<" in text and text in result.html]
+
+
+# MJML 4's elements (mjml-preset-core and mjml-validator's lists): MRML copies any other <mj-…> into the HTML
+# as it is, where official MJML, strict, refuses the email.
+MJML_ELEMENTS = frozenset((
+    "mjml mj-head mj-body mj-attributes mj-all mj-class mj-breakpoint mj-font mj-html-attributes mj-html-attribute "
+    "mj-selector mj-preview mj-style mj-title mj-raw mj-include mj-section mj-column mj-group mj-wrapper mj-hero "
+    "mj-text mj-button mj-image mj-divider mj-spacer mj-table mj-social mj-social-element mj-navbar mj-navbar-link "
+    "mj-carousel mj-carousel-image mj-accordion mj-accordion-element mj-accordion-title mj-accordion-text").split())
+_ELEMENT = re.compile(r"</?(mj[\w-]*)")
+
+
+def check_mjml_elements(result: Result) -> list[Finding]:
+    """An <mj-…> element MJML does not have (a typo in a theme: <mj-colum>), on its line of email.mjml."""
+    findings, seen = [], set()
+    for match in _ELEMENT.finditer(result.mjml):
+        name = match.group(1)
+        if name in MJML_ELEMENTS or name in seen:
+            continue
+        seen.add(name)
+        import difflib  # only for an element that is not there
+
+        near = difflib.get_close_matches(name, MJML_ELEMENTS, n=1)
+        hint = f"did you mean <{near[0]}>? " if near else ""
+        findings.append(Finding("mjml-element", ERROR, f"<{name}> is not an MJML element: it reaches the email as it is, "
+                                f"and MJML refuses it; {hint}Look for it in the theme's templates",
+                                MJML_PART, result.mjml.count("\n", 0, match.start()) + 1))
+    return findings
 
 
 def _unknown_blocks(env, name: str) -> list[Finding]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from digest.exceptions import where
-from digest.model import ERROR, HTML_PART, INFO, TEXT_PART, WARNING, Finding
+from digest.model import BUILT_PARTS, ERROR, INFO, WARNING, Finding
 
 JSON_VERSION = 1
 _COLOURS = {ERROR: "red", WARNING: "yellow", INFO: "cyan"}
@@ -26,7 +26,7 @@ class Report:
 
 def format_finding(finding: Finding, issue: Path, colour: bool = False) -> str:
     """One line, compiler style: `FILE:LINE: field: severity: message [id]`."""
-    if finding.path in (HTML_PART, TEXT_PART):
+    if finding.path in BUILT_PARTS:
         place = f"{where(issue)}: {finding.path}" + (f":{finding.line}" if finding.line else "")
     else:
         place = where(finding.path if finding.path is not None else issue, finding.line, finding.field)
@@ -55,7 +55,7 @@ def as_json(reports: list[Report]) -> dict:
                 "platform": r.platform,
                 **{s + "s": r.count(s) for s in (ERROR, WARNING, INFO)},
                 "findings": [
-                    {**f.as_dict(), "file": f.path if f.path in (HTML_PART, TEXT_PART) else where(f.path or r.issue)}
+                    {**f.as_dict(), "file": f.path if f.path in BUILT_PARTS else where(f.path or r.issue)}
                     for f in r.findings
                 ],
             }

@@ -121,9 +121,9 @@ class Preview:
 
 def _finding(finding, issue_path: Path) -> dict:
     """A finding as the page lists it: where (file and line, as the terminal shows them) and what."""
-    from digest.model import HTML_PART, TEXT_PART
+    from digest.model import BUILT_PARTS
 
-    if finding.path in (HTML_PART, TEXT_PART):
+    if finding.path in BUILT_PARTS:
         place = f"{finding.path}:{finding.line}" if finding.line else finding.path
     else:
         place = where(finding.path if finding.path is not None else issue_path, finding.line, finding.field)
