@@ -81,9 +81,10 @@ def read_covered(paths: Iterable[Path]) -> Covered:
             fields = {k.value: v.value for k, v in item.value if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)}
             nct_id = (fields.get("nct_id") or "").strip().upper() or study_id_in(fields.get("link") or "")
             if nct_id and not NCT_ID.fullmatch(nct_id):  # it becomes an address and a file name: never '../'
-                node = next(v for k, v in item.value if getattr(k, "value", None) == "nct_id")
+                name = "nct_id" if (fields.get("nct_id") or "").strip() else "link"
+                node = next(v for k, v in item.value if getattr(k, "value", None) == name)
                 raise IssueError(f"{cut(nct_id, 40)!r} is not a ClinicalTrials.gov id like NCT03008590", path,
-                                 node.start_mark.line + 1, f"{where}.nct_id")
+                                 node.start_mark.line + 1, f"{where}.{name}")
             if nct_id:
                 said = {name: (fields.get(name) or "").strip() or None for name in ("status", "phase", "institution", "title")}
                 found.append(Featured(nct_id, path, item.start_mark.line + 1, where, date, **said))

@@ -78,7 +78,7 @@ def study_id_in(link: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
-STUDY_LINK = re.compile(r"clinicaltrials\.gov/(?:study|ct2/show(?:/record|/results)?)/(NCT\d{8})", re.IGNORECASE)
+STUDY_LINK = re.compile(r"clinicaltrials\.gov/(?:study|ct2/show(?:/record|/results)?)/(NCT[0-9]{8})", re.IGNORECASE)
 
 
 # --- where to fetch from, where to keep copies ---------------------------------------------------------------

@@ -22,6 +22,8 @@ def date_problem(text: str) -> str:
         year, month, day = map(int, text.split("-"))
         if not 1 <= month <= 12:
             return f"{text!r} is not a date: there is no month {month} (write it as YYYY-MM-DD)"
+        if day == 0:
+            return f"{text!r} is not a date: days start at 1 (write it as YYYY-MM-DD)"
         if year >= 1:
             import calendar
 

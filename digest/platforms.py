@@ -253,7 +253,7 @@ def with_sample_values(result):
     ordered = sorted(values.items(), key=lambda kv: -len(kv[0]))  # the longest first: one tag may hold another
     for tag, value in ordered:
         html = html.replace(tag, html_lib.escape(value)).replace(html_lib.escape(tag), html_lib.escape(value))
-    note = (f"Test copy: {platform} fills in its tags when it sends; here they hold sample values "
+    note = (f"Test copy: {PASTE[platform].name[0].upper() + PASTE[platform].name[1:]} fills in its tags when it sends; here they hold sample values "
             f"(first name {SAMPLE_FIRST_NAME}, links to '#').")
     banner = (f'<div style="margin:0;padding:8px 16px;background:#fff3bf;color:#1f2933;'
               f'font:14px/1.4 Helvetica,Arial,sans-serif;text-align:center">{html_lib.escape(note)}</div>')

@@ -19,7 +19,7 @@ from digest.assets import resolve_image
 from digest.dates import date_problem, iso_date
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
-from digest.markup import PASTED_QUOTES, PASTED_STOPS, MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
+from digest.markup import PASTED_QUOTES, MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
 from digest.model import Entry, Image, Issue, Newsletter, Section, SourceMap, Text
 from digest.platforms import FIRST_NAME
 
@@ -62,7 +62,8 @@ def slug_for(path: Path) -> str:
     if any(c.isalnum() and not c.isascii() for c in bare):
         import hashlib
 
-        slug = f"{slug or 'issue'}-{hashlib.sha256(os.fsencode(path.stem)).hexdigest()[:8]}"
+        # The name as NFC: macOS stores names decomposed (NFD), other systems composed; one name, one slug.
+        slug = f"{slug or 'issue'}-{hashlib.sha256(os.fsencode(unicodedata.normalize('NFC', path.stem))).hexdigest()[:8]}"
     return slug or "issue"
 
 
@@ -240,7 +241,8 @@ class _IssueReader:
         if not node.tag.startswith("tag:yaml.org,2002:") or not node.value and value.startswith("#"):
             from digest import mistakes  # the words for an editor's slip: only when there is one
 
-            if not node.value and value.startswith("#"):  # `title: #2 trial`: all of it a note to YAML
+            if not node.value and value.startswith("#") and not value.startswith(("# ", "#\t")) and value != "#":
+                # `title: #2 trial`: all of it a note to YAML. '# a note' after a field is meant as one.
                 return (f"a value starting with '#' is read as a note and left out: put the whole value in quotes: "
                         f"{mistakes.quoted(key, value)}")
             return mistakes.value_mistake(key, value)
@@ -316,7 +318,7 @@ class _IssueReader:
 
         link_node = fields["link"][1]
         link = self.scalar(link_node, f"{where}.link")
-        if (problem := link_problem(link)) or link.endswith(PASTED_QUOTES + PASTED_STOPS):
+        if (problem := link_problem(link)) or link.endswith(PASTED_QUOTES):
             from digest.mistakes import link_with_words  # the words for an editor's slip: only when there is one
 
             raise self.error(link_node, f"{where}.link", link_with_words(link) or problem)

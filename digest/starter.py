@@ -10,6 +10,7 @@ from digest.theme import DEFAULT_THEME, find_file
 # What `digest init` and `digest new` fill in when the editor gives nothing: `digest check` looks for them.
 STARTER_NAME = "My Newsletter"
 STARTER_SUBJECT = "Subject of the email"
+INIT_SUBJECT = "{name}: first issue"  # the subject of the issue `digest init` writes
 STARTERS = ("digest.toml.j2", "issue.yaml.j2")
 
 

@@ -8,6 +8,7 @@ What theme.toml says is checked in digest.config with the rest of the settings; 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 _HERE = Path(__file__).parent
@@ -93,12 +94,22 @@ def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path
         for folder in {staging, *(p for p in staging.rglob("*") if p.is_dir())}:
             os.chmod(folder, new_mode(0o777))
             fsync_dir(folder)
+        if os.path.isdir(destination):  # an empty folder made for it: its mode stays (a group's 2775, say)
+            os.chmod(staging, stat.S_IMODE(os.stat(destination).st_mode))
         os.rename(staging, destination)  # fails where a folder appeared meanwhile (unless an empty one)
         fsync_dir(parent)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise DigestError(f"cannot be written ({exc.strerror}): nothing was copied", destination) from None
     return [destination / p.relative_to(source) for p in files]
+
+
+def _holds_cwd(path: Path) -> bool:
+    """Whether the terminal's folder is `path` or in it: renamed over, it would be left a deleted folder."""
+    try:
+        return Path.cwd().resolve().is_relative_to(path.resolve())
+    except OSError:
+        return True
 
 
 def _empty_folder(path: Path) -> bool:
@@ -188,7 +199,7 @@ def copy_theme(source: Path, destination: Path) -> list[Path]:
         raise DigestError(f"already exists{more}: nothing was copied; move {'them' if there[1:] else 'it'} away, or copy to another "
                           "folder with --to", there[0])
     # Made beside it and renamed into place, whole: also over an empty folder (`mkdir templates` first).
-    if not os.path.lexists(destination) or _empty_folder(destination):
+    if not os.path.lexists(destination) or _empty_folder(destination) and not _holds_cwd(destination):
         return _copy_whole(files, source, destination)
     written = []
     try:

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 import digest
@@ -314,6 +315,16 @@ def test_a_colour_set_in_a_theme_toml_is_named_there(newsletter):
     assert {(f.path, f.line) for f in findings} == {(newsletter.config, lines.index('muted = "#dddddd"') + 1)}
 
 
+def test_a_colour_changed_in_digest_toml_is_the_one_named_over_a_copied_theme_s(newsletter):
+    # A copied theme's theme.toml sets every colour: the text colour was blamed, never the one the editor changed.
+    assert CliRunner().invoke(cli, ["theme", "copy", "--to", str(newsletter.root / "mine"), "--config",
+                                    str(newsletter.config)]).exit_code == 0
+    text = newsletter.config.read_text()
+    newsletter.write_config('theme = "mine"\n' + text + '\n[colours]\nsurface = "#666666"\n')
+    findings = [f for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
+    assert findings and {(f.path, f.field) for f in findings} == {(newsletter.config, "colours.surface")}
+
+
 def test_dark_colours_are_checked_too(newsletter):
     newsletter.write_config(newsletter.config.read_text() + '\n[colours]\ndark_muted = "#3c4043"\n')
     findings = [f for f in digest.build(newsletter.issue).findings if f.id == "contrast"]
@@ -329,11 +340,34 @@ def test_init_then_check_names_every_starter_leftover(tmp_path):
     assert result.exit_code == 1
     found = {(f["field"], f["id"]) for f in json.loads(result.output)["issues"][0]["findings"] if f["severity"] == "error"}
     assert found == {
-        ("preheader", "starter-text"), ("intro", "starter-text"), ("entries[1].institution", "starter-text"),
+        ("subject", "starter-text"), ("preheader", "starter-text"), ("intro", "starter-text"), ("entries[1].institution", "starter-text"),
         ("entries[1].title", "starter-text"), ("entries[1].summary", "starter-text"), ("organisation", "starter-text"),
         ("address", "starter-text"), ("website", "starter-text"), ("asset_base_url", "starter-text"),
         ("entries[1].link", "starter-text"),
     }
+
+
+def test_the_subject_digest_init_wrote_is_starter_text_under_either_name(tmp_path):
+    # "My Newsletter: first issue" went out once the newsletter had a name of its own; check said nothing.
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path / "letter")]).exit_code == 0
+    config = tmp_path / "letter" / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('name = "My Newsletter"', 'name = "LDN Weekly"'), encoding="utf-8")
+    [issue] = (tmp_path / "letter" / "issues").glob("*.yaml")
+    found = [f for f in digest.build(issue).findings if f.id == "starter-text" and f.field == "subject"]
+    assert [f.message for f in found] == ["'My Newsletter: first issue' is the starter file's sample text: replace it with your own"]
+    issue.write_text(issue.read_text(encoding="utf-8").replace("My Newsletter: first issue", "LDN Weekly: first issue"), encoding="utf-8")
+    assert [f for f in digest.build(issue).findings if f.id == "starter-text" and f.field == "subject"]
+
+
+def test_a_starter_sentence_is_quoted_as_typed_and_the_first_one_is_named(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path / "letter"), "--name", "Trials Today"]).exit_code == 0
+    [issue] = (tmp_path / "letter" / "issues").glob("*.yaml")
+    [intro] = [f for f in digest.build(issue).findings if f.id == "starter-text" and f.field == "intro"]
+    typed = yaml.safe_load(issue.read_text(encoding="utf-8"))["intro"]
+    quoted = intro.message.split("' is the starter file's")[0][1:]
+    assert quoted in typed and typed.find(quoted) == min(typed.find(s) for s in typed.split(". ") if s)
 
 
 def test_the_starter_s_sender_and_unsubscribe_lines_uncommented_are_errors(tmp_path):
@@ -386,7 +420,7 @@ def test_starter_words_an_editor_may_use_are_not_flagged(newsletter):
 
 
 @pytest.mark.parametrize("status, expected", [
-    ("Withdrawn", ("trial-status", "the trial is Withdrawn (withdrawn): readers cannot join it")),
+    ("Withdrawn", ("trial-status", "the trial is Withdrawn (stopped before it enrolled anyone): readers cannot join it")),
     ("TERMINATED", ("trial-status", "the trial is TERMINATED (stopped early): readers cannot join it")),
     ("suspended", ("trial-status", "the trial is suspended (paused): readers cannot join it")),
     ("recruting", ("trial-status-unknown", "'recruting' is not a ClinicalTrials.gov status; did you mean 'Recruiting'?")),

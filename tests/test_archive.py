@@ -445,6 +445,18 @@ def test_an_issue_named_in_another_script_or_with_accents_gets_a_page_of_its_own
     assert all(re.fullmatch(r"[a-z0-9-]+", page) for page in pages)
 
 
+def test_one_name_stored_composed_or_decomposed_is_one_page():
+    # macOS stores names decomposed (NFD): the page's address and the feed's id changed with the machine.
+    import unicodedata
+
+    from digest.reader import slug_for
+
+    for name in ("Ελλάδα", "łódź", "한국"):
+        nfc, nfd = (unicodedata.normalize(form, name) for form in ("NFC", "NFD"))
+        assert nfc != nfd or name == "łódź"
+        assert slug_for(Path(nfc + ".yaml")) == slug_for(Path(nfd + ".yaml"))
+
+
 def test_the_folder_you_are_in_is_not_taken_for_the_site(tmp_path, monkeypatch):
     # The swap would move the terminal's own folder away; it failed with "Device or resource busy".
     root = make_sample(tmp_path)
@@ -452,8 +464,15 @@ def test_the_folder_you_are_in_is_not_taken_for_the_site(tmp_path, monkeypatch):
     monkeypatch.chdir(root / "pub")
     result = CliRunner().invoke(cli, ["archive", "--config", str(root / "digest.toml"), "-o", "."])
     assert result.exit_code == 1
-    assert result.output == (".: is the folder you are in, which the site would replace whole: name a folder for the "
-                             "site, such as --out site (nothing was written, nothing was removed)\n")
+    assert result.output == (".: is the folder you are in, or holds it, and the site would replace it whole: name a "
+                             "folder for the site, such as --out site (nothing was written, nothing was removed)\n")
+    # From inside the site, '..' is the site itself: the staging folder was made inside it, and copied into itself.
+    assert _archive(root).exit_code == 0
+    july = root / "issues" / "2024-07-first-patients.yaml"
+    july.write_text(july.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")  # not up to date
+    monkeypatch.chdir(root / "site" / "2024-06-ldn-trials")
+    result = CliRunner().invoke(cli, ["archive", "--config", str(root / "digest.toml"), "-o", ".."])
+    assert result.exit_code == 1 and result.output.startswith("..: is the folder you are in, or holds it"), result.output
     assert list((root / "pub").iterdir()) == []
 
 
@@ -585,7 +604,7 @@ def test_an_issue_the_build_would_refuse_is_not_published_without_force(tmp_path
     assert result.exit_code == 1 and not (root / "site").exists()
     assert result.output.splitlines() == [
         f"{july}:{line}: entries[1].summary: error: 'TODO' left in the text: finish or remove it before sending [placeholder]",
-        "1 error found, so nothing was written: fix them, or use --force to publish anyway"]
+        "1 error found, so nothing was written: fix it, or use --force to publish anyway"]
     assert _archive(root, "--force").exit_code == 0 and "TODO check the dates" in (root / "site" / "2024-07-first-patients" / "index.html").read_text()
     again = _archive(root)  # checked again: the site was published with --force
     assert again.exit_code == 1 and "[placeholder]" in again.output

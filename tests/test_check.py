@@ -164,7 +164,7 @@ def test_build_refuses_to_write_on_errors_and_prints_them(newsletter, tmp_path):
     result = invoke("build", "-o", out, newsletter.issue)
     assert result.exit_code == 1
     assert "error: 'TODO' left in the text" in result.stderr
-    assert "1 error found, so nothing was written: fix them, or use --force to write the email anyway" in result.stderr
+    assert "1 error found, so nothing was written: fix it, or use --force to write the email anyway" in result.stderr
     assert not out.exists()
 
 

@@ -164,7 +164,8 @@ def test_a_utf16_issue_is_named_as_utf16(newsletter, opening):
 
 
 @pytest.mark.parametrize("date, problem", [("2024-11-31", "November 2024 has 30 days"), ("2023-02-29", "February 2023 has 28 days"),
-                                           ("2024-13-01", "there is no month 13 (write it as YYYY-MM-DD)")])
+                                           ("2024-13-01", "there is no month 13 (write it as YYYY-MM-DD)"),
+                                           ("2024-11-00", "days start at 1 (write it as YYYY-MM-DD)")])
 def test_a_date_written_as_asked_that_is_no_day_says_why(newsletter, date, problem):
     from digest.config import load_config
     from digest.exceptions import IssueError

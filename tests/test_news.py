@@ -197,6 +197,14 @@ def test_a_study_of_the_search_answer_without_a_proper_id_is_left_out_not_fetche
     assert not (news.cache.parent / "outside").exists() and not (news.root / "outside").exists()
 
 
+def test_a_study_link_in_other_digits_is_no_trial_and_no_traceback(news, server):
+    (news.root / "issues" / "2024-05-01-may.yaml").write_text(
+        MAY.replace("study/NCT01000001", "study/NCT０１０００００１"), encoding="utf-8")
+    result = run("--updates")
+    assert result.exit_code == 0, result.output
+    assert not any("０" in path for path in server.paths())
+
+
 def test_an_nct_id_that_is_no_id_stops_updates_before_any_request(news, server):
     (news.root / "issues" / "2024-05-01-may.yaml").write_text(
         MAY.replace("nct_id: NCT01000002", "nct_id: ../../elsewhere/NCT01000002"), encoding="utf-8")

@@ -109,7 +109,7 @@ def test_delivery(built, tmp_path, smtp_server):
     # What the subscriber reads: Brevo's tags filled with sample values, and a banner that says so.
     assert "{{" not in html and "{{" not in text
     assert 'href="#"' in html and "Unsubscribe: #" in text
-    assert "Test copy: brevo fills in its tags" in html and text.startswith("[Test copy: brevo fills in its tags")
+    assert "Test copy: Brevo fills in its tags" in html and text.startswith("[Test copy: Brevo fills in its tags")
     # The hidden preheader still comes first, so the inbox line is the subscriber's.
     assert html.index("A preheader that is long enough") < html.index("Test copy")
 
@@ -144,7 +144,7 @@ def test_errors_stop_the_send_unless_forced(built, tmp_path, smtp_server):
     result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where)
     assert result.exit_code == 1
     assert "intro: error: 'TODO' left in the text" in result.output
-    assert result.output.endswith("1 error found, so nothing was sent: fix them, or use --force to send the test copy anyway\n")
+    assert result.output.endswith("1 error found, so nothing was sent: fix it, or use --force to send the test copy anyway\n")
     assert server.received == []
     result = send(built, tmp_path, "--to", "a@testnews.example", "--smtp", server.where, "--force")
     assert result.exit_code == 0, result.output

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import typing
@@ -547,6 +548,40 @@ def test_a_macro_that_calls_itself_is_not_called_a_loop_of_templates(newsletter)
         digest.build(newsletter.issue)
     assert caught.value.problem == ("template error: the templates call themselves without end (a macro that calls "
                                     "itself, or a loop of templates)")
+
+
+def test_theme_copy_into_the_empty_folder_you_are_in_copies_into_it(newsletter, monkeypatch):
+    # Renamed over, the terminal's folder was left deleted: a traceback, and the shell in a folder that is gone.
+    (newsletter.root / "templates").mkdir(mode=0o2775)
+    os.chmod(newsletter.root / "templates", 0o2775)
+    monkeypatch.chdir(newsletter.root / "templates")
+    result = run("theme", "copy", cwd=newsletter.root / "templates")
+    assert result.exit_code == 0, result.output
+    assert (newsletter.root / "templates" / "email.mjml.j2").is_file() and Path.cwd().exists()
+    assert stat.S_IMODE(os.stat(newsletter.root / "templates").st_mode) == 0o2775
+
+
+def test_theme_copy_into_an_empty_folder_keeps_its_mode(newsletter):
+    (newsletter.root / "templates").mkdir()
+    os.chmod(newsletter.root / "templates", 0o2775)
+    assert run("theme", "copy", cwd=newsletter.root).exit_code == 0
+    assert stat.S_IMODE(os.stat(newsletter.root / "templates").st_mode) == 0o2775
+
+
+def test_a_text_partial_escaped_as_html_is_an_error_on_the_field(newsletter):
+    own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n{% block header %}{% include "kicker.j2" %}{% endblock %}\n')
+    own(newsletter, "kicker.j2", "{{ issue.subject }}\n")
+    text = newsletter.issue.read_text(encoding="utf-8")
+    newsletter.issue.write_text(text.replace("subject: A subject line that is long enough",
+                                             "subject: R&D news, a subject line long enough"), encoding="utf-8")
+    result = digest.build(newsletter.issue)
+    assert "R&amp;D news" in result.text
+    assert [(f.id, f.severity, f.line, f.field) for f in result.findings if f.id == "text-escaped"] == [
+        ("text-escaped", ERROR, 1, "subject")]
+    (newsletter.root / "templates" / "kicker.j2").rename(newsletter.root / "templates" / "kicker.txt.j2")
+    own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n{% block header %}{% include "kicker.txt.j2" %}{% endblock %}\n')
+    result = digest.build(newsletter.issue)
+    assert "R&D news" in result.text and not [f for f in result.findings if f.id == "text-escaped"]
 
 
 def test_a_hidden_file_in_templates_is_not_listed_as_an_override(newsletter):

@@ -29,6 +29,7 @@ CHECKS = (
     contrast.check_contrast,
     theme.check_blocks,
     theme.check_escaped,
+    theme.check_text_escaped,
     theme.check_mjml_elements,
 )
 

@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 from digest.checks.base import at, at_text, config_texts, in_config, issue_texts, normalise
+from digest.markup import PASTED_STOPS
 from digest.model import ERROR, STATUS_LABELS, WARNING, Entry, Finding, Result
 from digest.platforms import FIRST_NAME, platform_tags
 
@@ -15,7 +16,7 @@ PLACEHOLDER = re.compile(r"\{\{|\}\}|\{%|%\}|\bTODO\b|\bFIXME\b|\bXXX\b|lorem ip
 _PLACEHOLDER_HINTS = ("{{", "}}", "{%", "%}", "todo", "fixme", "xxx", "lorem ipsum")  # each match holds one
 _CASE_SENSITIVE = {"todo", "fixme", "xxx"}  # "todo" as a word in prose is fine; TODO in capitals is a note
 # Statuses under which a trial takes no one: worth a word before readers try to join.
-CLOSED = {"withdrawn": "withdrawn", "terminated": "stopped early", "suspended": "paused"}
+CLOSED = {"withdrawn": "stopped before it enrolled anyone", "terminated": "stopped early", "suspended": "paused"}
 # The domains the starter files use for their sample addresses (RFC 2606 keeps them for examples).
 EXAMPLE_DOMAINS = ("example.org", "example.com", "example.net")
 
@@ -99,10 +100,12 @@ def _config_place(result: Result, field: str, text: str, index: int) -> dict:
 def check_starter_text(result: Result) -> list[Finding]:
     """Sample text of the files `digest init` and `digest new` write, still there: the email would say
     "Write the introduction here" to every reader."""
-    from digest.starter import starter_stamp
+    from digest.starter import INIT_SUBJECT, STARTER_NAME, starter_stamp
 
     dirs = result.newsletter.theme.dirs
     values, sentences, links = starter_values(dirs, starter_stamp(dirs))
+    # The subject `digest init` gave the first issue: with the name it was given then, or the newsletter's now.
+    values |= {_plain(INIT_SUBJECT.format(name=name)).strip(" .") for name in (STARTER_NAME, result.newsletter.name)}
     places = _typed(result)
     # What is in one field's plain text is in the plain text of all of them: most issues hold none of the
     # starter's words, and then no field needs a look of its own.
@@ -114,8 +117,9 @@ def check_starter_text(result: Result) -> list[Finding]:
         for field, text in texts:
             found = _starter_in(text, values, sentences)
             if found is not None:
-                findings.append(Finding("starter-text", ERROR, f"{found!r} is the starter file's sample text: "
-                                        "replace it with your own", **source(result, field, text, _start_of(found, text))))
+                start, typed = _typed_span(found, text)
+                findings.append(Finding("starter-text", ERROR, f"{typed!r} is the starter file's sample text: "
+                                        "replace it with your own", **source(result, field, text, start)))
     for entry in result.issue.entries:
         if entry.link.rstrip("/") in links:
             # The starter's link is the registry's home page: as a "Find out more" button it leads nowhere useful.
@@ -139,17 +143,18 @@ def _starter_in(text: str, values: frozenset[str], sentences: tuple[str, ...]) -
     plain = _plain(text).strip(" .")
     if plain in values:
         return text
-    return next((sentence for sentence in sentences if sentence in plain), None)
+    # The first of them in the text: the one the editor reads first.
+    return min((sentence for sentence in sentences if sentence in plain), key=plain.find, default=None)
 
 
-def _start_of(found: str, text: str) -> int:
-    """Where in `text` the starter's sentence `found` (as `_plain` has it) starts: its first words, whatever
-    marks and spaces stand between them. 0 where they are not found as such."""
+def _typed_span(found: str, text: str) -> tuple[int, str]:
+    """Where in `text` the starter's sentence `found` (as `_plain` has it) starts, and the sentence as typed
+    there, whatever marks, capitals and spaces it has. (0, found) where it is not found as such."""
     if found == text:
-        return 0
-    words = found.split()[:4]
+        return 0, text
+    words = found.split()
     match = re.search(r"\W+".join(map(re.escape, words)), text, re.IGNORECASE) if words else None
-    return match.start() if match else 0
+    return (match.start(), match.group(0)) if match else (0, found)
 
 
 _QUOTES_AND_MARKS = "“”\"‘’'*_"
@@ -216,6 +221,11 @@ def check_entries(result: Result) -> list[Finding]:
                                         **at(result, f"{entry.field}.{key}")))
             else:
                 first[norm] = entry
+    # A warning, not an error: an address may end so (…/Washington,_D.C.), but mostly the sentence it was
+    # copied from does, and the button then leads to a page that is not there.
+    findings += [Finding("link-end", WARNING, f"the link ends in '{entry.link[-1]}': if it came with the sentence it "
+                         f"was copied from, leave it out: 'link: {entry.link.rstrip(''.join(PASTED_STOPS))}'",
+                         **at(result, f"{entry.field}.link")) for entry in issue.entries if entry.link.endswith(PASTED_STOPS)]
     return findings
 
 

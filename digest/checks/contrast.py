@@ -30,7 +30,7 @@ def check_contrast(result: Result) -> list[Finding]:
         if ratio >= least:
             continue
         # Name the colour the editor set; where both are theirs, the text's.
-        blame = fg if set_at(fg) or not set_at(bg) else bg
+        blame = fg if _rank(set_at(fg), result) >= _rank(set_at(bg), result) else bg
         other = bg if blame == fg else fg
         # Away from the other colour: 0.18 is the luminance as far from black as from white.
         fix = f"make {blame} {'darker' if luminance(getattr(colours, other)) > 0.18 else 'lighter'}"
@@ -42,6 +42,12 @@ def check_contrast(result: Result) -> list[Finding]:
                                 f"({what}) has a contrast of {ratio:.2f}:1, below the {least:g}:1 that WCAG 2.1 AA "
                                 f"asks for{' large text' if least < 4.5 else ''}: {fix}", **place))
     return findings
+
+
+def _rank(place: dict | None, result: Result) -> int:
+    """Which colour of a pair to name: one set in digest.toml, then one in a theme.toml of the editor's (a
+    copied theme sets them all), then the text's."""
+    return 0 if place is None else 2 if place["path"] == result.newsletter.config_path else 1
 
 
 def contrast(a: str, b: str) -> float:

@@ -61,6 +61,19 @@ def check_mjml_elements(result: Result) -> list[Finding]:
     return findings
 
 
+def check_text_escaped(result: Result) -> list[Finding]:
+    """The mirror of check_escaped: a text of the issue with '&', '<', '>' or a quote, found escaped as HTML in
+    the text part, where a template of it is escaped: a partial it includes not named .txt.j2."""
+    from markupsafe import escape
+
+    from digest.checks.base import at, issue_texts
+
+    return [Finding("text-escaped", ERROR, "shows as HTML codes in the text part (&amp;, &lt; …): a template of the "
+                    "text part is escaped as HTML; name a partial it includes something.txt.j2", **at(result, field))
+            for field, text in issue_texts(result)
+            if any(c in text for c in "&<>\"'") and (escaped := str(escape(text))) != text and escaped in result.text]
+
+
 def _unknown_blocks(env, name: str) -> list[Finding]:
     # The chain of templates `name` extends, each once (a loop ends it): (file, parent, outermost blocks,
     # every block of its own).

@@ -41,7 +41,7 @@ def build(issue_paths: list[Path], out_dir: Path, config_path: Path | None, stdo
             raise BuildError(f"builds to the same folder ({result.issue.slug}) as {display_path(first)}: rename one of them", path)
     if errors and not force:
         raise BuildError(f"{errors} error{'s' if errors != 1 else ''} found, so nothing was written: "
-                         "fix them, or use --force to write the email anyway")
+                         f"fix {'it' if errors == 1 else 'them'}, or use --force to write the email anyway")
     if eml:
         from digest.eml import require_sender
 

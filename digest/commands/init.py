@@ -9,7 +9,7 @@ from digest.config import CONFIG_NAME
 from digest.exceptions import ConfigError, DigestError, OptionError
 from digest.markup import control_problem
 from digest.files import create
-from digest.starter import render_starter
+from digest.starter import INIT_SUBJECT, render_starter
 
 
 def init(directory: Path, name: str) -> list[Path]:
@@ -23,7 +23,7 @@ def init(directory: Path, name: str) -> list[Path]:
             raise ConfigError("already exists: this folder is a newsletter already", path)
     create(config, render_starter("digest.toml.j2", name=name), exists="already exists: this folder is a newsletter already")
     try:
-        create(issue, render_starter("issue.yaml.j2", subject=f"{name}: first issue", date=today.isoformat(), path=issue.relative_to(directory)))
+        create(issue, render_starter("issue.yaml.j2", subject=INIT_SUBJECT.format(name=name), date=today.isoformat(), path=issue.relative_to(directory)))
     except DigestError:
         config.unlink()  # both files or neither
         raise

@@ -111,7 +111,7 @@ def send(issue_path: Path, recipients: list[str], server: str, security: str | N
     errors = sum(f.severity == ERROR for f in result.findings)
     if errors and not force:
         raise SendError(f"{errors} error{'s' if errors != 1 else ''} found, so nothing was sent: "
-                        "fix them, or use --force to send the test copy anyway")
+                        f"fix {'it' if errors == 1 else 'them'}, or use --force to send the test copy anyway")
     if not raw:
         result = with_sample_values(result)
         from digest.markup import encoded_word_problem
