@@ -152,7 +152,7 @@ def _toml_lines(text: str) -> SourceMap:
         stripped = line.strip()
         if header := re.match(r"\[\[\s*([\w.-]+)\s*\]\]", stripped):
             name = header.group(1)
-            counts[name] = counts.get(name, -1) + 1
+            counts[name] = counts.get(name, 0) + 1  # from 1, as an issue's entries and as editors count
             table = f"{name}[{counts[name]}]"
             keys[table], table = number, table + "."
         elif header := re.match(r"\[\s*([\w.-]+)\s*\]", stripped):
@@ -393,7 +393,7 @@ class _ConfigReader:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.error("social", 'must be a list of [[social]] tables, each with platform and url')
         links = []
-        for i, item in enumerate(value):
+        for i, item in enumerate(value, 1):
             table = f"social[{i}]."
             self.check_keys(item, ("platform", "url"), ("platform", "url"), table)
             platform = self.text(item, "platform", table).lower()
@@ -460,7 +460,7 @@ class _ConfigReader:
         if not isinstance(value, list):
             raise self.error("contrast", shape)
         pairs = []
-        for i, pair in enumerate(value):
+        for i, pair in enumerate(value, 1):
             if not (isinstance(pair, list) and len(pair) in (3, 4) and all(isinstance(x, str) for x in pair)
                     and pair[3:] in ([], ["large"])):
                 raise self.error(f"contrast[{i}]", shape)

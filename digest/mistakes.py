@@ -475,8 +475,8 @@ def _toml_tables(lines: list[str]):
         stripped = line.strip()
         if header := re.match(r"\[\[?\s*([\w.-]+)\s*\]\]?", stripped):
             table = header.group(1)
-            if stripped.startswith("[["):  # named as messages name them: social[0], social[1] …
-                counts[table] = counts.get(table, -1) + 1
+            if stripped.startswith("[["):  # named as messages name them: social[1], social[2] …
+                counts[table] = counts.get(table, 0) + 1
                 table = f"{table}[{counts[table]}]"
             yield number, table, None, stripped.startswith("[[")
         elif pair := re.match(r"""(["']?)([\w.-]+)\1\s*=""", stripped):

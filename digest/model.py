@@ -41,7 +41,7 @@ class SourceMap:
     finding takes its line from here, and nothing searches the source again.
 
     Fields are named as messages name them: "subject", "entries[2].summary", "sections[2].entries[1].summary",
-    "sections[2].heading", "social[0].url", "colours.brand". Entries and sections count from 1, as editors do.
+    "sections[2].heading", "social[1].url", "colours.brand". Lists count from 1, as editors do.
     """
 
     path: Path | None

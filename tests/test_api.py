@@ -170,7 +170,7 @@ def test_the_source_map_has_the_line_of_every_field(sample_email):
     assert issue.source.urls["https://clinicaltrials.gov/study/NCT02965768"] == ("entries[2].link", 28)
     config = (REPO / "digest.toml").read_text(encoding="utf-8").splitlines()
     assert config[newsletter.source.line("colours.brand") - 1].startswith("brand =")
-    assert config[newsletter.source.line("social[2].url") - 1] == 'url = "https://www.instagram.com/example"'
+    assert config[newsletter.source.line("social[3].url") - 1] == 'url = "https://www.instagram.com/example"'
 
 
 def test_a_link_deep_in_a_markdown_field_is_found_on_its_own_line(newsletter):

@@ -68,10 +68,10 @@ def test_found_next_to_or_above_the_issue(newsletter):
         (BASE + 'language = "English"\n', "digest.toml:6: language: 'English' is not a language code"),
         (BASE + "[colours]\nbrand = \"blue\"\n", "digest.toml:7: colours.brand: 'blue' is not a colour"),
         (BASE + "[colours]\nbrnd = \"#fff\"\n", "digest.toml:7: colours.brnd: unknown key: did you mean 'brand'?"),
-        (BASE + '[[social]]\nplatform = "facebok"\nurl = "https://facebook.com/x"\n', "digest.toml:7: social[0].platform: the default theme has no 'facebok'; did you mean 'facebook'?"),
+        (BASE + '[[social]]\nplatform = "facebok"\nurl = "https://facebook.com/x"\n', "digest.toml:7: social[1].platform: the default theme has no 'facebok'; did you mean 'facebook'?"),
         (BASE + '[[social]]\nplatform = "x"\nurl = "https://x.com/a"\n[[social]]\nplatform = "x"\nurl = "ftp://x"\n',
-         "digest.toml:11: social[1].url: the link 'ftp://x' must start with"),
-        (BASE + '[[social]]\nplatform = "x"\n', "digest.toml:6: 'social[0].url' is missing"),
+         "digest.toml:11: social[2].url: the link 'ftp://x' must start with"),
+        (BASE + '[[social]]\nplatform = "x"\n', "digest.toml:6: 'social[1].url' is missing"),
         # A list over several lines: the keys after it keep their lines.
         (BASE + 'unsubscribe = [\n  "mailto:u@testnews.example",\n]\nlanguage = "English"\n', "digest.toml:9: language: 'English' is not a language code"),
         (BASE + 'logo = "logo.png"\n', "digest.toml:6: logo: must be a table"),
@@ -91,7 +91,7 @@ def test_social_icons_need_asset_base_url(newsletter, monkeypatch):
     monkeypatch.chdir(newsletter.root)
     text = BASE.replace('asset_base_url = "https://cdn.testnews.example/news"\n', "")
     message = error_of(newsletter, text + '[[social]]\nplatform = "x"\nurl = "https://x.com/a"\n')
-    assert message.startswith("digest.toml:6: social[0].platform: social icons need asset_base_url")
+    assert message.startswith("digest.toml:6: social[1].platform: social icons need asset_base_url")
 
 
 def test_missing_config_file(tmp_path):

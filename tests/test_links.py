@@ -379,7 +379,7 @@ def test_images_not_uploaded_yet_are_named_with_the_folder_to_upload(server, new
     result = CliRunner().invoke(cli, ["check", "--links", "--format", "json", str(newsletter.issue)])
     findings = json.loads(result.stdout)["issues"][0]["findings"]
     images = [f for f in findings if f["id"] == "image-not-uploaded"]
-    assert [(f["severity"], f["field"]) for f in images] == [("error", "social[0].platform")]
+    assert [(f["severity"], f["field"]) for f in images] == [("error", "social[1].platform")]
     assert images[0]["message"] == (f"the image {server.url}/news/icons/facebook.png is not on the web yet (it answers "
                                     f"with text/html, not an image): upload the folder build/test-issue/icons/ to {server.url}/news/")
     del server.images["/news/issues/images/logo.png"]  # now missing: a 404

@@ -291,7 +291,7 @@ TOML_MISTAKES = {
         '2: organisation: put the text in quotes: organisation = "Test Org"'),
     "an unquoted address": (
         ('url = "https://www.facebook.com/testnews"', "url = https://www.facebook.com/testnews"),
-        '9: social[0].url: put the text in quotes: url = "https://www.facebook.com/testnews"'),
+        '9: social[1].url: put the text in quotes: url = "https://www.facebook.com/testnews"'),
     "an unclosed quote": (
         ('name = "Test News"', 'name = "Test News'),
         '1: name: the quote " that starts this value is never closed: end the value with "'),
@@ -340,7 +340,7 @@ TOML_MISTAKES = {
         '1: name: put the text in quotes: name = "' + ("Test News " * 8).rstrip() + '…"'),
     "Twitter, now X": (
         ('platform = "facebook"', 'platform = "twitter"'),
-        "8: social[0].platform: the default theme has no 'twitter'; did you mean 'x'? (Twitter is called X now)"),
+        "8: social[1].platform: the default theme has no 'twitter'; did you mean 'x'? (Twitter is called X now)"),
 }
 
 

@@ -339,7 +339,7 @@ def test_plain_stays_well_under_gmail_s_clip_with_30_entries(tmp_path):
 
 def test_pixelfed_is_an_icon_and_two_lines_of_theme_toml(newsletter):
     newsletter.config.write_text(newsletter.config.read_text() + '\n[[social]]\nplatform = "pixelfed"\nurl = "https://pixelfed.social/testnews"\n')
-    with pytest.raises(ConfigError, match="social\\[1\\].platform: the default theme has no 'pixelfed'"):
+    with pytest.raises(ConfigError, match="social\\[2\\].platform: the default theme has no 'pixelfed'"):
         digest.build(newsletter.issue)
     (newsletter.root / "templates" / "icons").mkdir(parents=True)
     shutil.copyfile(DEFAULT_THEME / "icons" / "mastodon.png", newsletter.root / "templates" / "icons" / "pixelfed.png")
@@ -419,9 +419,9 @@ def test_a_pair_that_paints_only_large_text_is_held_to_3_to_1(newsletter):
     (lambda t: t.replace("icons/x.png", "../x.png"), "mine/theme.toml:43: social.x.icon: '../x.png' must be a path inside the theme folder"),
     (lambda t: t.replace('dark_link = "#8ab4f8"\n', ""), "mine/theme.toml:24: colours: a theme gives every colour; missing: dark_link"),
     (lambda t: t.replace('brand = "#1d4f91"', 'brand = "blue"'), "mine/theme.toml:25: colours.brand: 'blue' is not a colour"),
-    (lambda t: t.replace('["text", "surface", "body text"]', '["txt", "surface", "body text"]'), "mine/theme.toml:9: contrast[0]: 'txt' is not a colour's name; did you mean 'text'?"),
-    (lambda t: t.replace('["text", "surface", "body text"]', '["text", "surface"]'), "mine/theme.toml:9: contrast[0]: must be a list of"),
-    (lambda t: t.replace('["text", "surface", "body text"]', '["text", "surface", "body text", "big"]'), "mine/theme.toml:9: contrast[0]: must be a list of"),
+    (lambda t: t.replace('["text", "surface", "body text"]', '["txt", "surface", "body text"]'), "mine/theme.toml:9: contrast[1]: 'txt' is not a colour's name; did you mean 'text'?"),
+    (lambda t: t.replace('["text", "surface", "body text"]', '["text", "surface"]'), "mine/theme.toml:9: contrast[1]: must be a list of"),
+    (lambda t: t.replace('["text", "surface", "body text"]', '["text", "surface", "body text", "big"]'), "mine/theme.toml:9: contrast[1]: must be a list of"),
     (lambda t: t.replace("description =", "# description ="), "mine/theme.toml: 'description' is missing"),
 ])
 def test_a_bad_theme_toml_is_one_line_with_its_line(newsletter, monkeypatch, change, expected):
