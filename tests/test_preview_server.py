@@ -391,6 +391,22 @@ def test_saving_an_image_of_the_email_gives_the_frame_its_new_address(served, ne
     wait_for(lambda: f"logo.png?v={logo.stat().st_mtime_ns}".encode() in get(served, "/email.html")[2])
 
 
+def test_an_image_replaced_by_a_link_to_another_is_seen(served, newsletter, tmp_path):
+    # The watch compared a save's path with where each image's path leads now: a logo.png replaced by a link
+    # to another file leads elsewhere, and the save was never seen.
+    logo = newsletter.root / "issues" / "images" / "logo.png"
+    other = tmp_path / "elsewhere" / "new-logo.png"
+    other.parent.mkdir()
+    other.write_bytes(logo.read_bytes() + b"\0")
+    before = get(served, "/email.html")[2]
+    assert f"logo.png?v={logo.stat().st_mtime_ns}".encode() in before
+    os.utime(other, ns=(other.stat().st_atime_ns, logo.stat().st_mtime_ns + 10**9))
+    staged = logo.with_name(".logo.png.link")
+    staged.symlink_to(other)
+    staged.rename(logo)  # as an editor's tool replaces a file: whole, in one step
+    wait_for(lambda: f"logo.png?v={logo.stat().st_mtime_ns}".encode() in get(served, "/email.html")[2])
+
+
 def test_the_page_files_ship_in_the_wheel(tmp_path):
     import zipfile
 

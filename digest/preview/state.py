@@ -116,7 +116,9 @@ class Preview:
         return real
 
     def image_sources(self) -> set[Path]:
-        return {source.resolve() for source in self.assets.values()}
+        """Each image of the email where its path leads, and where its path is (its folder's links followed):
+        a file replaced by a link to another is a save at the second."""
+        return {path for source in self.assets.values() for path in (source.resolve(), source.parent.resolve() / source.name)}
 
 
 def _finding(finding, issue_path: Path) -> dict:
