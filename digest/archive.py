@@ -326,10 +326,11 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
     if out_dir.is_symlink():  # site/ linked into a web server's folder, say: the new site goes where it points
         out_dir = followed(out_dir)
     # The swap would move the terminal's folder away; and '..' names no folder to make a staging one beside.
-    if Path(os.path.realpath(os.curdir)).is_relative_to(os.path.realpath(out_dir)):
+    # The guard and the write name one folder: where the path leads, links followed ('link/..' included).
+    shown, out_dir = out_dir, Path(os.path.realpath(out_dir))
+    if Path(os.path.realpath(os.curdir)).is_relative_to(out_dir):
         raise BuildError("is the folder you are in, or holds it, and the site would replace it whole: name a folder "
-                         "for the site, such as --out site (nothing was written, nothing was removed)", out_dir)
-    out_dir = Path(os.path.abspath(out_dir))
+                         "for the site, such as --out site (nothing was written, nothing was removed)", shown)
     if os.path.lexists(out_dir) and not out_dir.is_dir():  # a file, a FIFO …
         raise BuildError("is a file, not a folder 'digest archive' made: choose another --out "
                          "(nothing was written, nothing was removed)", out_dir)

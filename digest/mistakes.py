@@ -340,6 +340,8 @@ def link_with_words(value: str) -> str | None:
     address = value.lower().startswith(("https://", "http://", "mailto:"))
     if value.endswith(PASTED_QUOTES) and address:
         return f"the link ends in {value[-1]}, a quotation mark pasted with it: 'link: {value[:-1]}'"
+    if (bare := value.rstrip("".join(PASTED_STOPS))).endswith(PASTED_QUOTES) and address:
+        return f"the link ends in {value[len(bare) - 1:]}, pasted with it from a sentence: 'link: {bare[:-1]}'"
     match = _WORDS_THEN_ADDRESS.fullmatch(value)
     if not match:
         # "See https://… for details": a web address among words (a mailto's subject has spaces of its own).

@@ -19,7 +19,7 @@ from digest.assets import resolve_image
 from digest.dates import date_problem, iso_date
 from digest.exceptions import IssueError
 from digest.files import decode, is_utf16, read_bytes
-from digest.markup import PASTED_QUOTES, MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
+from digest.markup import PASTED_QUOTES, PASTED_STOPS, MarkdownLinkError, control_problem, encoded_word_problem, link_problem, render
 from digest.model import Entry, Image, Issue, Newsletter, Section, SourceMap, Text
 from digest.platforms import FIRST_NAME
 
@@ -318,7 +318,7 @@ class _IssueReader:
 
         link_node = fields["link"][1]
         link = self.scalar(link_node, f"{where}.link")
-        if (problem := link_problem(link)) or link.endswith(PASTED_QUOTES):
+        if (problem := link_problem(link)) or link.rstrip("".join(PASTED_STOPS)).endswith(PASTED_QUOTES):
             from digest.mistakes import link_with_words  # the words for an editor's slip: only when there is one
 
             raise self.error(link_node, f"{where}.link", link_with_words(link) or problem)

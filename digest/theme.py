@@ -94,7 +94,7 @@ def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path
         for folder in {staging, *(p for p in staging.rglob("*") if p.is_dir())}:
             os.chmod(folder, new_mode(0o777))
             fsync_dir(folder)
-        if os.path.isdir(destination):  # an empty folder made for it: its mode stays (a group's 2775, say)
+        if os.path.isdir(destination):  # an empty folder made for it: its mode stays (0700, say)
             os.chmod(staging, stat.S_IMODE(os.stat(destination).st_mode))
         os.rename(staging, destination)  # fails where a folder appeared meanwhile (unless an empty one)
         fsync_dir(parent)
@@ -110,6 +110,13 @@ def _holds_cwd(path: Path) -> bool:
         return Path.cwd().resolve().is_relative_to(path.resolve())
     except OSError:
         return True
+
+
+def _shared(path: Path) -> bool:
+    """A folder set up for a group (setgid, or another group than the user's): files made in it take its
+    group, which a folder made beside it and renamed over it would not keep."""
+    info = os.stat(path)
+    return bool(info.st_mode & stat.S_ISGID) or info.st_gid != os.getegid()
 
 
 def _empty_folder(path: Path) -> bool:
@@ -199,7 +206,8 @@ def copy_theme(source: Path, destination: Path) -> list[Path]:
         raise DigestError(f"already exists{more}: nothing was copied; move {'them' if there[1:] else 'it'} away, or copy to another "
                           "folder with --to", there[0])
     # Made beside it and renamed into place, whole: also over an empty folder (`mkdir templates` first).
-    if not os.path.lexists(destination) or _empty_folder(destination) and not _holds_cwd(destination):
+    if not os.path.lexists(destination) or _empty_folder(destination) and not _holds_cwd(destination) \
+            and not _shared(destination):
         return _copy_whole(files, source, destination)
     written = []
     try:

@@ -370,6 +370,21 @@ def test_a_starter_sentence_is_quoted_as_typed_and_the_first_one_is_named(tmp_pa
     assert quoted in typed and typed.find(quoted) == min(typed.find(s) for s in typed.split(". ") if s)
 
 
+def test_a_starter_sentence_with_marks_is_quoted_as_typed_on_its_own_line(newsletter):
+    # The words were looked for without their apostrophes: not found, the message quoted them in lower case
+    # and named the field's first line.
+    own = newsletter.root / "templates" / "new" / "issue.yaml.j2"
+    own.parent.mkdir(parents=True)
+    own.write_text("subject: {{ subject|yaml }}\npreheader: The preheader of this issue, long enough.\ndate: {{ date }}\n"
+                   "intro: |\n  This month's news from the unit goes here.\nentries: []\n", encoding="utf-8")
+    text = newsletter.issue.read_text(encoding="utf-8")
+    newsletter.issue.write_text(text.replace("  Hello **readers**.", "  Hello **readers**.\n\n  This month's *news* from the unit goes here."),
+                                encoding="utf-8")
+    [found] = [f for f in digest.build(newsletter.issue).findings if f.id == "starter-text" and f.field == "intro"]
+    assert found.message.startswith("\"This month's *news* from the unit goes here\" is the starter file's sample text")
+    assert found.line == 7
+
+
 def test_the_starter_s_sender_and_unsubscribe_lines_uncommented_are_errors(tmp_path):
     # A test copy went out "From news@example.org", and `digest check` said no problems found.
     runner = CliRunner()

@@ -473,6 +473,13 @@ def test_the_folder_you_are_in_is_not_taken_for_the_site(tmp_path, monkeypatch):
     monkeypatch.chdir(root / "site" / "2024-06-ldn-trials")
     result = CliRunner().invoke(cli, ["archive", "--config", str(root / "digest.toml"), "-o", ".."])
     assert result.exit_code == 1 and result.output.startswith("..: is the folder you are in, or holds it"), result.output
+    # A link of the editor's in the site, and '..' after it: the guard followed the link, the write did not.
+    (root / "elsewhere" / "x").mkdir(parents=True)
+    (root / "site" / "current").symlink_to(root / "elsewhere" / "x")
+    monkeypatch.chdir(root / "site")
+    before = os.stat(root / "site").st_ino
+    result = CliRunner().invoke(cli, ["archive", "--config", str(root / "digest.toml"), "-o", "current/.."])
+    assert result.exit_code == 1 and os.stat(root / "site").st_ino == before, result.output
     assert list((root / "pub").iterdir()) == []
 
 

@@ -188,6 +188,10 @@ MISTAKES = {
         {10: "    title: #2 A trial of something"},
         "10: entries[1].title: a value starting with '#' is read as a note and left out: put the whole value in "
         "quotes: title: \"#2 A trial of something\""),
+    "a link ending in the quote and the full stop of the sentence it was copied from": (
+        {15: '    link: "https://clinicaltrials.gov/study/NCT00000001”."'},
+        "15: entries[1].link: the link ends in ”., pasted with it from a sentence: "
+        "'link: https://clinicaltrials.gov/study/NCT00000001'"),
     "a link pasted with words around it": (
         {15: "    link: See https://clinicaltrials.gov/study/NCT00000001 for details."},
         "15: entries[1].link: the link is the address alone, without the words around it: "

@@ -563,9 +563,18 @@ def test_theme_copy_into_the_empty_folder_you_are_in_copies_into_it(newsletter, 
 
 def test_theme_copy_into_an_empty_folder_keeps_its_mode(newsletter):
     (newsletter.root / "templates").mkdir()
+    os.chmod(newsletter.root / "templates", 0o700)
+    assert run("theme", "copy", cwd=newsletter.root).exit_code == 0
+    assert stat.S_IMODE(os.stat(newsletter.root / "templates").st_mode) == 0o700
+
+
+def test_theme_copy_into_an_empty_folder_set_up_for_a_group_keeps_it_for_the_group(newsletter):
+    # Made beside it and renamed over it, the theme lost the folder's group and its setgid folders.
+    (newsletter.root / "templates").mkdir()
     os.chmod(newsletter.root / "templates", 0o2775)
     assert run("theme", "copy", cwd=newsletter.root).exit_code == 0
     assert stat.S_IMODE(os.stat(newsletter.root / "templates").st_mode) == 0o2775
+    assert os.stat(newsletter.root / "templates" / "icons").st_mode & stat.S_ISGID
 
 
 def test_a_text_partial_escaped_as_html_is_an_error_on_the_field(newsletter):
@@ -582,6 +591,15 @@ def test_a_text_partial_escaped_as_html_is_an_error_on_the_field(newsletter):
     own(newsletter, "email.txt.j2", '{% extends "default/email.txt.j2" %}\n{% block header %}{% include "kicker.txt.j2" %}{% endblock %}\n')
     result = digest.build(newsletter.issue)
     assert "R&D news" in result.text and not [f for f in result.findings if f.id == "text-escaped"]
+
+
+def test_an_ampersand_the_editor_typed_as_a_code_is_not_taken_for_an_escaped_partial(newsletter):
+    # The code of "Q&A" typed in the intro made the heading "Q&A" an error, blaming the theme.
+    text = newsletter.issue.read_text(encoding="utf-8")
+    newsletter.issue.write_text(text.replace("subject: A subject line that is long enough", "subject: Q&A, a subject line long enough")
+                                .replace("Hello **readers**.", "Hello **readers**. Our `Q&amp;A, a subject line long enough`."),
+                                encoding="utf-8")
+    assert not [f for f in digest.build(newsletter.issue).findings if f.id == "text-escaped"]
 
 
 def test_a_hidden_file_in_templates_is_not_listed_as_an_override(newsletter):

@@ -149,12 +149,28 @@ def _starter_in(text: str, values: frozenset[str], sentences: tuple[str, ...]) -
 
 def _typed_span(found: str, text: str) -> tuple[int, str]:
     """Where in `text` the starter's sentence `found` (as `_plain` has it) starts, and the sentence as typed
-    there, whatever marks, capitals and spaces it has. (0, found) where it is not found as such."""
+    there, marks, capitals and spaces as they are. (0, found) where it is not found as such."""
     if found == text:
         return 0, text
-    words = found.split()
-    match = re.search(r"\W+".join(map(re.escape, words)), text, re.IGNORECASE) if words else None
-    return (match.start(), match.group(0)) if match else (0, found)
+    plain, where = [], []  # `text` as _plain makes it, and where in `text` each of its characters comes from
+    space = False
+    for i, char in enumerate(text):
+        if char in _QUOTES_AND_MARKS:
+            continue
+        if char.isspace():
+            space = bool(plain)
+            continue
+        if space:
+            plain.append(" ")
+            where.append(i)
+            space = False
+        for lower in char.lower():
+            plain.append(lower)
+            where.append(i)
+    start = "".join(plain).find(found)
+    if start < 0 or not found:
+        return 0, found
+    return where[start], text[where[start]:where[start + len(found) - 1] + 1]
 
 
 _QUOTES_AND_MARKS = "“”\"‘’'*_"
