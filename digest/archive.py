@@ -82,6 +82,7 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     digest.toml (default: found next to or above the first issue, or the current folder).
     """
     from digest.config import required_config
+    from digest.files import TEMP_LETTERS, remove_leftovers
 
     out_dir = Path(out_dir)
     start = Path(issue_paths[0]).parent if issue_paths else Path(".")
@@ -93,6 +94,10 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     inputs = fingerprint(config_path, paths, feed, force)
     old = read_manifest(out_dir)
     if old is not None and old["inputs"] == inputs and _intact(out_dir, old, root):
+        # What a run killed after its swap left (the old site, hidden): a full build clears it under its turn;
+        # here, one old enough that no run can still be writing it.
+        site = Path(os.path.realpath(out_dir))
+        remove_leftovers(site.parent, site.name, rf"{TEMP_LETTERS}\.(?:new|old)", folders=True, older_than=3600)
         return Built(out_dir, old["issues"], old["pages"], feed, 0, len(old["files"]), old.get("archive_url"))
 
     from digest.config import load_config
@@ -334,16 +339,7 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
     if os.path.lexists(out_dir) and not out_dir.is_dir():  # a file, a FIFO …
         raise BuildError("is a file, not a folder 'digest archive' made: choose another --out "
                          "(nothing was written, nothing was removed)", out_dir)
-    # The last build's list of its files is what tells the editor's own files, to be carried over, from the
-    # site's: without it, none can be replaced.
-    old = read_manifest(out_dir) if out_dir.is_dir() and any(out_dir.iterdir()) else {"files": {}}
-    if old is None and os.path.lexists(out_dir / MANIFEST):
-        raise BuildError(f"holds a {MANIFEST} that digest cannot read (damaged, or changed by hand), so it can no "
-                         "longer tell its own files from yours there: move your own files out of it and delete it, "
-                         "or choose another --out (nothing was written, nothing was removed)", out_dir)
-    if old is None:
-        raise BuildError("is not empty and was not made by 'digest archive': choose another --out "
-                         "(nothing was written, nothing was removed)", out_dir)
+    _last_files(out_dir)  # before anything is made: a folder that is not the site's stops the run here
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -359,10 +355,28 @@ def write_site(files: dict[str, bytes], out_dir: Path, manifest: dict) -> int:
                     write_file(staging, name, data, out_dir)
                     written += 1
             write_file(staging, MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"), out_dir)
-            _keep_own_files(out_dir, staging, files, old["files"])
+            # Read again now that this run holds its turn: another run may have replaced the site meanwhile,
+            # and its pages are not the editor's files.
+            _keep_own_files(out_dir, staging, files, _last_files(out_dir))
     except OSError as exc:
         raise BuildError(f"cannot write the site ({exc.strerror})", exc.filename or out_dir) from None
     return written
+
+
+def _last_files(out_dir: Path) -> dict:
+    """The files of the site's last build, by its manifest: what tells the editor's own files, to be carried
+    over, from the site's. Without it, none can be replaced."""
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return {}
+    old = read_manifest(out_dir)
+    if old is None and os.path.lexists(out_dir / MANIFEST):
+        raise BuildError(f"holds a {MANIFEST} that digest cannot read (damaged, or changed by hand), so it can no "
+                         "longer tell its own files from yours there: move your own files out of it and delete it, "
+                         "or choose another --out (nothing was written, nothing was removed)", out_dir)
+    if old is None:
+        raise BuildError("is not empty and was not made by 'digest archive': choose another --out "
+                         "(nothing was written, nothing was removed)", out_dir)
+    return old["files"]
 
 
 def _keep_own_files(out_dir: Path, staging: Path, files: dict, old: dict) -> None:

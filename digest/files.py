@@ -115,7 +115,6 @@ def remove_leftovers(folder: Path, name: str, ending: str, *, folders: bool, old
     the editor's own."""
     import glob
     import re
-    import shutil
 
     ours = re.compile(rf"\.{re.escape(name)}\.(?:{ending})")
     kind = stat.S_ISDIR if folders else stat.S_ISREG
@@ -123,9 +122,24 @@ def remove_leftovers(folder: Path, name: str, ending: str, *, folders: bool, old
         try:
             info = path.lstat()  # a link is never one of ours, nor followed
             if ours.fullmatch(path.name) and kind(info.st_mode) and (not older_than or info.st_mtime < time.time() - older_than):
-                shutil.rmtree(path, ignore_errors=True) if folders else path.unlink()
+                remove_tree(path) if folders else path.unlink()
         except OSError:
             pass  # gone meanwhile, or not ours to remove
+
+
+def remove_tree(path: Path) -> None:
+    """A folder digest made and no longer needs, whole: a read-only folder of the editor's carried into it
+    (a site's .well-known/ of mode 555) is made writable to empty it, where rmtree would leave it there."""
+    import shutil
+
+    def writable_and_again(function, name, _):
+        try:
+            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+            function(name)
+        except OSError:
+            pass  # gone meanwhile, or not ours to remove
+
+    shutil.rmtree(path, onerror=writable_and_again)
 
 
 def write_atomically(path: Path, data: bytes, error: type[DigestError] = DigestError) -> None:
@@ -176,14 +190,20 @@ def replace_if_unchanged(path: Path, old: bytes, new: bytes, error: type[DigestE
             return False
         stop_here("edit-compared")
         # A save landing between that look and the swap must not be lost: the swap is an exchange, and what it
-        # took out is compared again; a save is swapped back in. (A second save within those microseconds
-        # remains: editors take no lock.) Where the system has no exchange, a plain rename.
+        # took out is compared again; a save is swapped back in. What that brings out is this text, unless a
+        # second save landed on it meanwhile: the editor's latest, put back in its turn (the first save, older,
+        # is the one dropped). Editors take no lock: a third save within those microseconds remains. Where
+        # the system has no exchange, a plain rename.
         if not exchange(Path(staging), real):
             os.replace(staging, real)
             staging = None
-        elif _current(Path(staging)) != old:
-            exchange(Path(staging), real)
-            return False
+        else:
+            stop_here("edit-exchanged")
+            if _current(Path(staging)) != old:
+                exchange(Path(staging), real)
+                if _current(Path(staging)) != new:
+                    exchange(Path(staging), real)
+                return False
         fsync_dir(real.parent)
         return True
     except OSError as exc:
@@ -258,8 +278,9 @@ def exchange(a: Path, b: Path) -> bool:
 
 
 def stop_here(point: str) -> None:
-    """Where a fault test wants this process frozen (DIGEST_STOP_AT=point) to kill it or race it right there."""
-    if os.environ.get(STOP_AT_ENV) == point:
+    """Where a fault test wants this process frozen (DIGEST_STOP_AT=point, or points with commas) to kill it
+    or race it right there."""
+    if point in os.environ.get(STOP_AT_ENV, "").split(","):
         import signal  # ~3 ms to import: only a fault test gets here
 
         os.kill(os.getpid(), signal.SIGSTOP)

@@ -145,7 +145,24 @@ def bytecode_cache(*options) -> jinja2.BytecodeCache | None:
     except OSError:
         return None  # a read-only home: build without the cache
     options_key = hashlib.sha256(repr(options).encode()).hexdigest()[:12]
-    return jinja2.FileSystemBytecodeCache(str(folder), pattern=f"__jinja2_{options_key}_%s.cache")
+    return _KeptIfPossible(str(folder), pattern=f"__jinja2_{options_key}_%s.cache")
+
+
+class _KeptIfPossible(jinja2.FileSystemBytecodeCache):
+    """The cache as a help, never a cause: a full disk or a folder made read-only since means compiling
+    again, where Jinja's own would fail the build with an OSError blamed on the template."""
+
+    def load_bytecode(self, bucket):
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, ValueError, EOFError):  # unreadable, or a file cut short
+            bucket.reset()
+
+    def dump_bytecode(self, bucket):
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
 
 
 def archive_page(issue: Issue, newsletter: Newsletter, tags: PlatformTags) -> str | None:

@@ -8,13 +8,13 @@ new one. Builds into one output folder take turns, and each clears what an inter
 from __future__ import annotations
 
 import os
-import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from digest.exceptions import BuildError
-from digest.files import TEMP_LETTERS, exchange, fsync_dir, remove_leftovers, stop_here, taking_turns
+from digest.files import TEMP_LETTERS, exchange, fsync_dir, remove_leftovers, remove_tree, stop_here, taking_turns
 from digest.model import Result
 
 FILES = {"email.html": "html", "email.txt": "text", "email.mjml": "mjml"}
@@ -97,7 +97,7 @@ def replacing(target: Path, place: Path):
     in one step when the block ends, removed if it fails. One writer at a time per parent folder; an error
     making the folder names `place`."""
     parent = target.parent
-    with taking_turns(parent, BuildError, "another digest build"):
+    with taking_turns(parent, BuildError, "another digest build or archive"):
         clear_leftovers(parent, target.name)
         try:
             staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".new", dir=parent))
@@ -105,11 +105,11 @@ def replacing(target: Path, place: Path):
             raise BuildError(f"cannot write the output folder ({exc.strerror})", place) from None
         try:
             yield staging
-            os.chmod(staging, 0o755)
+            _same_mode(staging, target)
             stop_here("build-swap")
             swap_in(staging, target)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove_tree(staging)
             raise
 
 
@@ -160,9 +160,24 @@ def swap_in(staging: Path, target: Path) -> None:
         raise BuildError(f"cannot write the output ({exc.strerror})", target) from None
 
 
+def _same_mode(staging: Path, target: Path) -> None:
+    """The new folder with the old one's mode and group (a site/ kept to a web server's group, 2750), else as
+    a new folder is: swapped in whole, it must not open what the editor closed."""
+    try:
+        info = os.stat(target)
+    except OSError:
+        os.chmod(staging, 0o755)
+        return
+    os.chmod(staging, stat.S_IMODE(info.st_mode))
+    try:
+        os.chown(staging, -1, info.st_gid)
+    except OSError:  # not a group this user is in: the folder keeps its mode, and the user's group
+        pass
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tree(path)
     else:
         path.unlink(missing_ok=True)
 

@@ -669,6 +669,53 @@ def test_the_editor_s_own_files_in_the_site_are_kept_through_rebuilds(tmp_path):
     assert stat.S_IMODE((site / "private").stat().st_mode) == 0o700  # the editor's folder keeps its own mode
 
 
+def test_two_archives_at_once_do_not_take_each_other_s_pages_for_the_editor_s(tmp_path):
+    # The second read the site's list of files before its turn: the first's new page was then "the editor's",
+    # carried into a site whose list lacked it, and every later run stopped on it.
+    root = make_sample(tmp_path)
+    assert _archive(root).exit_code == 0
+    (root / "issues" / "2024-09-new.yaml").write_text(AUGUST.replace("2024-08-", "2024-09-"), encoding="utf-8")
+    command = [sys.executable, "-m", "digest", "archive", "--config", str(root / "digest.toml"), "-o", str(root / "site")]
+    first = subprocess.Popen(command, env={**os.environ, "DIGEST_STOP_AT": "build-swap"}, stderr=subprocess.PIPE, text=True)
+    _, status = os.waitpid(first.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status)
+    older = [str(p) for p in sorted((root / "issues").glob("2024-0[678]*.yaml"))]  # without the new issue
+    second = subprocess.Popen([*command, "--no-feed", *older], stderr=subprocess.PIPE, text=True)  # not up to date
+    time.sleep(1)  # it reads the site and waits for its turn
+    os.kill(first.pid, signal.SIGCONT)
+    assert first.wait(timeout=60) == 0 and second.wait(timeout=60) == 0, second.stderr.read()
+    assert not (root / "site" / "2024-09-new").exists()
+    result = _archive(root)
+    assert result.exit_code == 0 and (root / "site" / "2024-09-new" / "index.html").exists(), result.output
+
+
+def test_a_site_kept_to_a_group_keeps_its_mode_through_rebuilds_and_a_read_only_folder_goes_with_the_old(tmp_path):
+    root = make_sample(tmp_path)
+    assert _archive(root).exit_code == 0
+    os.chmod(root / "site", 0o2750)
+    (root / "site" / ".well-known").mkdir()
+    (root / "site" / ".well-known" / "security.txt").write_text("mine\n")
+    os.chmod(root / "site" / ".well-known", 0o555)
+    july = root / "issues" / "2024-07-first-patients.yaml"
+    for n in range(2):
+        july.write_text(july.read_text(encoding="utf-8") + f"# {n}\n", encoding="utf-8")
+        assert _archive(root).exit_code == 0
+    assert stat.S_IMODE(os.stat(root / "site").st_mode) == 0o2750  # it came back 755, open to everyone
+    assert (root / "site" / ".well-known" / "security.txt").read_text() == "mine\n"
+    assert [p.name for p in root.iterdir() if p.name.startswith(".site.")] == []  # one old site left a run
+
+
+def test_an_old_site_a_killed_run_left_is_cleared_by_a_run_with_nothing_to_do(tmp_path):
+    root = make_sample(tmp_path)
+    assert _archive(root).exit_code == 0
+    left = root / ".site.k1ll3d_x.new"
+    shutil.copytree(root / "site", left)
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    result = _archive(root)
+    assert result.output.startswith("site/ is up to date") or " is up to date" in result.output, result.output
+    assert not left.exists()
+
+
 def test_a_fifo_at_the_site_s_place_is_never_replaced(tmp_path):
     root = make_sample(tmp_path)
     os.mkfifo(root / "site")

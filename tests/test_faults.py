@@ -289,6 +289,41 @@ def test_a_save_between_reading_and_replacing_the_issue_is_kept_and_the_entry_ad
     assert [e.get("nct_id") for e in yaml.safe_load(text)["entries"]] == [None, "NCT03008590"]
 
 
+def test_a_second_save_while_the_first_is_swapped_back_is_the_one_kept(newsletter, registry):
+    # Save 1 lands before the exchange, save 2 on digest's text after it: swapping save 1 back took out save
+    # 2, which was then deleted, and digest said all was well.
+    process = subprocess.Popen([sys.executable, "-m", "digest", "trial", "NCT03008590", "--issue", newsletter.issue],
+                               env={**os.environ, **registry.env, "DIGEST_STOP_AT": "edit-compared,edit-exchanged"},
+                               text=True, stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    first = newsletter.issue.read_text()
+
+    def save(line: str) -> None:  # as editors save: a whole new file renamed over the old one
+        saved = newsletter.issue.with_name(".saved-by-the-editor")
+        saved.write_text(first + line)
+        saved.rename(newsletter.issue)
+
+    _stopped(process)  # compared, not yet exchanged
+    save("# save 1\n")
+    os.kill(process.pid, signal.SIGCONT)
+    _stopped(process)  # exchanged: save 1 is out, digest's text in
+    save("# save 1\n# save 2\n")
+    os.kill(process.pid, signal.SIGCONT)
+    while process.poll() is None:  # the merge into save 2 goes through the same two points
+        try:
+            _, status = os.waitpid(process.pid, os.WUNTRACED)
+        except ChildProcessError:
+            break
+        if os.WIFSTOPPED(status):
+            os.kill(process.pid, signal.SIGCONT)
+        else:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            break
+    _, stderr = process.communicate(timeout=SECONDS)
+    assert process.returncode == 0, stderr
+    text = newsletter.issue.read_text()
+    assert "# save 2" in text and "nct_id: NCT03008590" in text, text
+
+
 def test_a_save_between_the_last_look_and_the_swap_is_swapped_back_and_the_entry_added(newsletter, registry):
     # The narrowest window: digest has compared the file with what it read, and not yet swapped it. A save
     # there was overwritten; now the swap takes it out, sees it is not what was read, and puts it back.

@@ -192,6 +192,17 @@ def test_templates_compiled_under_other_options_are_not_taken_from_the_cache(new
     assert env.get_template("part.j2").render() == "&lt;b&gt;\n"
 
 
+def test_a_cache_folder_that_cannot_be_written_only_means_compiling_again(tmp_path, monkeypatch):
+    # A full disk, or a cache folder gone or made read-only: every build failed, blamed on the built-in template.
+    from digest.render import bytecode_cache
+
+    monkeypatch.setenv("DIGEST_CACHE_DIR", str(tmp_path / "cache"))
+    cache = bytecode_cache("test")
+    shutil.rmtree(cache.directory)
+    env = jinja2.Environment(loader=jinja2.DictLoader({"a.txt": "{{ 6 * 7 }}"}), bytecode_cache=cache)
+    assert env.get_template("a.txt").render() == "42"
+
+
 def test_an_error_in_an_override_linked_from_elsewhere_names_the_override(newsletter, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -608,6 +619,22 @@ def test_a_hidden_file_in_templates_is_not_listed_as_an_override(newsletter):
     own(newsletter, ".DS_Store", "")
     listed = run("theme", "list", cwd=newsletter.root)
     assert "email.txt.j2" in listed.output and ".digest" not in listed.output and ".DS_Store" not in listed.output
+
+
+def test_theme_copy_into_a_templates_folder_with_files_killed_halfway_leaves_none_of_the_theme(newsletter):
+    # Copied file by file, a kill left 22 of the 23 files there, in use, and the next copy refused them.
+    own(newsletter, "notes.txt", "the editor's own\n")
+    process = subprocess.Popen([sys.executable, "-m", "digest", "theme", "copy"], cwd=newsletter.root,
+                               env={**os.environ, "DIGEST_STOP_AT": "theme-copy"})
+    _, status = os.waitpid(process.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status)
+    process.kill()
+    process.wait()
+    assert [p.name for p in (newsletter.root / "templates").iterdir()] == ["notes.txt"]
+    again = run("theme", "copy", cwd=newsletter.root)
+    assert again.exit_code == 0, again.output
+    assert (newsletter.root / "templates" / "email.mjml.j2").read_bytes() == (DEFAULT_THEME / "email.mjml.j2").read_bytes()
+    assert (newsletter.root / "templates" / "notes.txt").read_text() == "the editor's own\n"
 
 
 def test_theme_copy_killed_halfway_leaves_no_half_theme_in_use(newsletter):

@@ -194,3 +194,12 @@ def test_a_build_folder_that_is_a_loop_of_links_is_one_line(newsletter):
     (newsletter.root / "build" / "loop").symlink_to("test-issue")
     with pytest.raises(BuildError, match="is a link that leads back to itself"):
         write_email(build_email(newsletter.issue), newsletter.root / "build")
+
+
+def test_a_build_folder_the_editor_closed_stays_closed(newsletter):
+    # Swapped in whole, the new folder came back 755: open to everyone, where the editor had made it 700.
+    out = newsletter.root / "build"
+    folder = write_email(build_email(newsletter.issue), out, {})
+    os.chmod(folder, 0o700)
+    write_email(build_email(newsletter.issue), out, {})
+    assert (os.stat(folder).st_mode & 0o7777) == 0o700
