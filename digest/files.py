@@ -105,7 +105,9 @@ def new_mode(base: int = 0o666) -> int:
     return base & ~umask
 
 
-TEMP_LETTERS = "[a-z0-9_]{8}"  # what tempfile puts in the middle of a name
+# What tempfile puts in the middle of a name; one letter at least, so an editor's dated copy
+# (.site.20240115.old) is never taken for one.
+TEMP_LETTERS = "(?=[a-z0-9_]*[a-z_])[a-z0-9_]{8}"
 
 
 def remove_leftovers(folder: Path, name: str, ending: str, *, folders: bool, older_than: float = 0.0) -> None:
@@ -129,17 +131,19 @@ def remove_leftovers(folder: Path, name: str, ending: str, *, folders: bool, old
 
 def remove_tree(path: Path) -> None:
     """A folder digest made and no longer needs, whole: a read-only folder of the editor's carried into it
-    (a site's .well-known/ of mode 555) is made writable to empty it, where rmtree would leave it there."""
+    (a site's .well-known/ of mode 555) is made writable to empty it, where rmtree would leave it there.
+    Only folders inside `path`, and `path` itself, are touched: never the folder that holds it."""
     import shutil
 
-    def writable_and_again(function, name, _):
-        try:
-            os.chmod(os.path.dirname(name), stat.S_IRWXU)
-            function(name)
-        except OSError:
-            pass  # gone meanwhile, or not ours to remove
-
-    shutil.rmtree(path, onerror=writable_and_again)
+    for folder, subfolders, _ in os.walk(path):  # from the top: each made readable before it is listed
+        for name in (os.curdir, *subfolders):
+            try:
+                target = os.path.join(folder, name)
+                if not os.path.islink(target):
+                    os.chmod(target, stat.S_IMODE(os.lstat(target).st_mode) | stat.S_IRWXU)
+            except OSError:
+                pass  # gone meanwhile (another run removing it too), or not ours to change
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def write_atomically(path: Path, data: bytes, error: type[DigestError] = DigestError) -> None:

@@ -155,7 +155,7 @@ class _KeptIfPossible(jinja2.FileSystemBytecodeCache):
     def load_bytecode(self, bucket):
         try:
             super().load_bytecode(bucket)
-        except (OSError, ValueError, EOFError):  # unreadable, or a file cut short
+        except Exception:  # unreadable, or a file cut short (pickle and marshal raise what they raise)
             bucket.reset()
 
     def dump_bytecode(self, bucket):

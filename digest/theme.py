@@ -79,10 +79,13 @@ def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path
 
     parent = destination.parent
     whole = not os.path.lexists(destination) or _empty_folder(destination)
+    # Into a folder with files: staged inside it, on its file system (a link cannot cross to another) and in
+    # its group (a setgid folder's files take its group).
+    beside, name = (parent, destination.name) if whole else (destination, "theme")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        remove_leftovers(parent, destination.name, rf"{TEMP_LETTERS}\.copy", folders=True, older_than=3600)
-        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".copy", dir=parent))
+        remove_leftovers(beside, name, rf"{TEMP_LETTERS}\.copy", folders=True, older_than=3600)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".copy", dir=beside))
     except OSError as exc:
         raise DigestError(f"cannot be written ({exc.strerror})", destination) from None
     linked: list[Path] = []
@@ -97,7 +100,7 @@ def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path
                 os.fsync(handle.fileno())
         stop_here("theme-copy")
         for folder in {staging, *(p for p in staging.rglob("*") if p.is_dir())}:
-            os.chmod(folder, new_mode(0o777))
+            os.chmod(folder, new_mode(0o777) | stat.S_IMODE(os.stat(folder).st_mode) & stat.S_ISGID)
             fsync_dir(folder)
         if whole:
             if os.path.isdir(destination):  # an empty folder made for it: its mode stays (0700, say)

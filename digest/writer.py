@@ -104,8 +104,9 @@ def replacing(target: Path, place: Path):
         except OSError as exc:
             raise BuildError(f"cannot write the output folder ({exc.strerror})", place) from None
         try:
+            mode = _same_group(staging, target)
             yield staging
-            _same_mode(staging, target)
+            os.chmod(staging, mode)
             stop_here("build-swap")
             swap_in(staging, target)
         except BaseException:
@@ -160,19 +161,19 @@ def swap_in(staging: Path, target: Path) -> None:
         raise BuildError(f"cannot write the output ({exc.strerror})", target) from None
 
 
-def _same_mode(staging: Path, target: Path) -> None:
-    """The new folder with the old one's mode and group (a site/ kept to a web server's group, 2750), else as
-    a new folder is: swapped in whole, it must not open what the editor closed."""
+def _same_group(staging: Path, target: Path) -> int:
+    """The new folder in the old one's group, set up before anything is written in it so its files take the
+    group too (a site/ kept 2750 for a web server's group); returns the mode to give it once it is written.
+    Where the group cannot be kept (not one this user is in), or there is no old folder, as a new folder is."""
     try:
         info = os.stat(target)
+        if info.st_gid != os.stat(staging).st_gid:
+            os.chown(staging, -1, info.st_gid)
     except OSError:
-        os.chmod(staging, 0o755)
-        return
-    os.chmod(staging, stat.S_IMODE(info.st_mode))
-    try:
-        os.chown(staging, -1, info.st_gid)
-    except OSError:  # not a group this user is in: the folder keeps its mode, and the user's group
-        pass
+        return 0o755
+    mode = stat.S_IMODE(info.st_mode)
+    os.chmod(staging, stat.S_IRWXU | (mode & stat.S_ISGID))  # written in by this run: its own until then
+    return mode
 
 
 def _remove(path: Path) -> None:

@@ -705,6 +705,44 @@ def test_a_site_kept_to_a_group_keeps_its_mode_through_rebuilds_and_a_read_only_
     assert [p.name for p in root.iterdir() if p.name.startswith(".site.")] == []  # one old site left a run
 
 
+def test_a_site_kept_to_a_group_gives_its_pages_the_group_too(tmp_path):
+    # The folder got its group back only after the pages were written into it: they were the user's group,
+    # and a web server of the site's group could not read them.
+    root = make_sample(tmp_path)
+    assert _archive(root).exit_code == 0
+    for path in [root / "site", *(root / "site").rglob("*")]:  # as `chgrp -R` does
+        os.chown(path, -1, 65534)
+    os.chmod(root / "site", 0o2750)
+    july = root / "issues" / "2024-07-first-patients.yaml"
+    july.write_text(july.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+    assert _archive(root).exit_code == 0
+    assert os.stat(root / "site").st_gid == 65534 and stat.S_IMODE(os.stat(root / "site").st_mode) == 0o2750
+    assert {p.stat().st_gid for p in (root / "site").rglob("*")} == {65534}
+
+
+def test_removing_an_old_site_never_changes_the_folder_that_holds_it(tmp_path):
+    from digest.files import remove_tree
+
+    holder = tmp_path / "newsletter"
+    (holder / ".site.k1ll3d_x.old" / "locked" / "inner").mkdir(parents=True)
+    os.chmod(holder / ".site.k1ll3d_x.old" / "locked", 0o300)  # not listable: rmtree's error handler got a TypeError
+    os.chmod(holder, 0o2775)
+    remove_tree(holder / ".site.k1ll3d_x.old")
+    remove_tree(holder / ".site.k1ll3d_x.old")  # gone already: another run removed it first
+    assert not (holder / ".site.k1ll3d_x.old").exists()
+    assert stat.S_IMODE(os.stat(holder).st_mode) == 0o2775  # it was made 700
+
+
+def test_an_editor_s_dated_copy_of_the_site_is_not_taken_for_a_leftover(tmp_path):
+    root = make_sample(tmp_path)
+    assert _archive(root).exit_code == 0
+    shutil.copytree(root / "site", root / ".site.20240115.old")
+    july = root / "issues" / "2024-07-first-patients.yaml"
+    july.write_text(july.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+    assert _archive(root).exit_code == 0
+    assert (root / ".site.20240115.old" / "index.html").exists()
+
+
 def test_an_old_site_a_killed_run_left_is_cleared_by_a_run_with_nothing_to_do(tmp_path):
     root = make_sample(tmp_path)
     assert _archive(root).exit_code == 0

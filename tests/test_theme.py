@@ -203,6 +203,28 @@ def test_a_cache_folder_that_cannot_be_written_only_means_compiling_again(tmp_pa
     assert env.get_template("a.txt").render() == "42"
 
 
+def test_a_cached_template_cut_short_only_means_compiling_again(tmp_path, monkeypatch):
+    from digest.render import bytecode_cache
+
+    monkeypatch.setenv("DIGEST_CACHE_DIR", str(tmp_path / "cache"))
+    loader = jinja2.DictLoader({"a.txt": "{{ 6 * 7 }}"})
+    assert jinja2.Environment(loader=loader, bytecode_cache=bytecode_cache("test")).get_template("a.txt").render() == "42"
+    [kept] = Path(bytecode_cache("test").directory).iterdir()
+    data = kept.read_bytes()
+    for cut in range(0, len(data), max(1, len(data) // 40)):  # inside the header, the checksum, the code
+        kept.write_bytes(data[:cut])
+        assert jinja2.Environment(loader=loader, bytecode_cache=bytecode_cache("test")).get_template("a.txt").render() == "42"
+
+
+def test_theme_copy_into_a_group_s_folder_with_files_gives_the_theme_its_group(newsletter):
+    templates = newsletter.root / "templates"
+    own(newsletter, "notes.txt", "mine\n")
+    os.chown(templates, -1, 65534)
+    os.chmod(templates, 0o2775)
+    assert run("theme", "copy", cwd=newsletter.root).exit_code == 0
+    assert {p.stat().st_gid for p in templates.rglob("*") if p.name != "notes.txt"} == {65534}
+
+
 def test_an_error_in_an_override_linked_from_elsewhere_names_the_override(newsletter, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -630,7 +652,9 @@ def test_theme_copy_into_a_templates_folder_with_files_killed_halfway_leaves_non
     assert os.WIFSTOPPED(status)
     process.kill()
     process.wait()
-    assert [p.name for p in (newsletter.root / "templates").iterdir()] == ["notes.txt"]
+    # What the kill left is hidden, and no template: Jinja loads nothing of it, theme list shows none of it.
+    assert [p.name for p in (newsletter.root / "templates").iterdir() if not p.name.startswith(".")] == ["notes.txt"]
+    assert ".copy" not in run("theme", "list", cwd=newsletter.root).output
     again = run("theme", "copy", cwd=newsletter.root)
     assert again.exit_code == 0, again.output
     assert (newsletter.root / "templates" / "email.mjml.j2").read_bytes() == (DEFAULT_THEME / "email.mjml.j2").read_bytes()
