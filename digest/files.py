@@ -135,6 +135,11 @@ def remove_tree(path: Path) -> None:
     Only folders inside `path`, and `path` itself, are touched: never the folder that holds it."""
     import shutil
 
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):  # itself first: a top folder it cannot list yields nothing
+            os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) | stat.S_IRWXU)
+    except OSError:
+        pass
     for folder, subfolders, _ in os.walk(path):  # from the top: each made readable before it is listed
         for name in (os.curdir, *subfolders):
             try:

@@ -250,6 +250,12 @@ def copy_theme(source: Path, destination: Path) -> list[Path]:
     if os.path.lexists(destination) and not destination.is_dir():
         what = "is a file, not a folder" if destination.exists() else "is a link to a folder that is not there"
         raise DigestError(f"{what}: nothing was copied; copy to a folder with --to", destination)
+    if destination.is_dir() and not destination.is_symlink():
+        from digest.files import TEMP_LETTERS, remove_leftovers
+
+        # What a copy killed an hour ago or more left inside it, before any answer (a later copy may stop at
+        # "already exists", and it would stay in the editor's folder for good).
+        remove_leftovers(destination, "theme", rf"{TEMP_LETTERS}\.copy", folders=True, older_than=3600)
     files = sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     targets = [destination / p.relative_to(source) for p in files]
     there = [target for target in targets if target.exists()]

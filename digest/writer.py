@@ -164,14 +164,16 @@ def swap_in(staging: Path, target: Path) -> None:
 def _same_group(staging: Path, target: Path) -> int:
     """The new folder in the old one's group, set up before anything is written in it so its files take the
     group too (a site/ kept 2750 for a web server's group); returns the mode to give it once it is written.
-    Where the group cannot be kept (not one this user is in), or there is no old folder, as a new folder is."""
+    Where the group cannot be kept (not one this user is in), or there is no old folder, as a new folder is.
+    A setgid bit the new folder took from the folder it is made in stays: its files take that group."""
+    inherited = os.stat(staging).st_mode & stat.S_ISGID
     try:
         info = os.stat(target)
         if info.st_gid != os.stat(staging).st_gid:
             os.chown(staging, -1, info.st_gid)
     except OSError:
-        return 0o755
-    mode = stat.S_IMODE(info.st_mode)
+        return 0o755 | inherited
+    mode = stat.S_IMODE(info.st_mode) | inherited
     os.chmod(staging, stat.S_IRWXU | (mode & stat.S_ISGID))  # written in by this run: its own until then
     return mode
 

@@ -720,6 +720,19 @@ def test_a_site_kept_to_a_group_gives_its_pages_the_group_too(tmp_path):
     assert {p.stat().st_gid for p in (root / "site").rglob("*")} == {65534}
 
 
+def test_a_site_in_a_folder_set_up_for_a_group_keeps_the_group_on_every_page(tmp_path):
+    # The new site took the setgid bit from the newsletter's folder, then was given the old site's mode
+    # (755, no setgid) before its pages were written: they lost the group a web server reads them by.
+    root = make_sample(tmp_path)
+    os.chown(root, -1, 65534)
+    os.chmod(root, 0o2750)
+    july = root / "issues" / "2024-07-first-patients.yaml"
+    for n in range(2):
+        july.write_text(july.read_text(encoding="utf-8") + f"# {n}\n", encoding="utf-8")
+        assert _archive(root).exit_code == 0
+    assert {p.stat().st_gid for p in [root / "site", *(root / "site").rglob("*")]} == {65534}
+
+
 def test_removing_an_old_site_never_changes_the_folder_that_holds_it(tmp_path):
     from digest.files import remove_tree
 
@@ -729,6 +742,10 @@ def test_removing_an_old_site_never_changes_the_folder_that_holds_it(tmp_path):
     os.chmod(holder, 0o2775)
     remove_tree(holder / ".site.k1ll3d_x.old")
     remove_tree(holder / ".site.k1ll3d_x.old")  # gone already: another run removed it first
+    (holder / ".site.k1ll3d_y.old" / "inner").mkdir(parents=True)
+    os.chmod(holder / ".site.k1ll3d_y.old", 0o311)  # the top one not listable
+    remove_tree(holder / ".site.k1ll3d_y.old")
+    assert not (holder / ".site.k1ll3d_y.old").exists()
     assert not (holder / ".site.k1ll3d_x.old").exists()
     assert stat.S_IMODE(os.stat(holder).st_mode) == 0o2775  # it was made 700
 

@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import typing
 from pathlib import Path
 
@@ -659,6 +660,11 @@ def test_theme_copy_into_a_templates_folder_with_files_killed_halfway_leaves_non
     assert again.exit_code == 0, again.output
     assert (newsletter.root / "templates" / "email.mjml.j2").read_bytes() == (DEFAULT_THEME / "email.mjml.j2").read_bytes()
     assert (newsletter.root / "templates" / "notes.txt").read_text() == "the editor's own\n"
+    # An hour on, the next copy clears what the kill left, though it stops at "already exists".
+    [left] = [p for p in (newsletter.root / "templates").iterdir() if p.name.endswith(".copy")]
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    assert run("theme", "copy", cwd=newsletter.root).exit_code == 1
+    assert not left.exists()
 
 
 def test_theme_copy_killed_halfway_leaves_no_half_theme_in_use(newsletter):
