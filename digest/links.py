@@ -30,6 +30,7 @@ CACHE_SECONDS = 3600
 TIMEOUT = 10.0  # seconds for a link, however slowly its site answers (and for each read within)
 MAX_CONNECTIONS = 8
 PER_HOST = 2
+MAX_REDIRECTS = 20  # as browsers follow: a chain longer than that never reaches a page in one
 DELAY = 0.1  # seconds between two requests to the same host
 PERMANENT = (301, 308)
 # Where HEAD is refused or not implemented, GET tells the truth; some sites also answer HEAD wrongly with 403/404.
@@ -66,7 +67,11 @@ def check_urls(
     delay: float = DELAY,
     cache_path: Path | None = None,
     progress: Callable[[LinkResult], None] | None = None,
+    images: frozenset[str] = frozenset(),
 ) -> dict[str, LinkResult]:
+    """Visit each of `urls` (HEAD, else GET for the headers alone), at most `max_connections` at once and
+    `per_host` to one site. `images`: those of `urls` that must answer with an image; an answer that is no
+    image is not kept in the cache, as a broken link is not (it is uploaded next)."""
     import httpx
 
     from digest import __version__
@@ -90,7 +95,7 @@ def check_urls(
             hosts.setdefault(_host(url), _Host(per_host, delay))
         client = fetch.client(
             follow_redirects=True,
-            max_redirects=10,
+            max_redirects=MAX_REDIRECTS,
             timeout=timeout,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"User-Agent": f"digest/{__version__} (newsletter link check)"},
@@ -105,7 +110,7 @@ def check_urls(
                 results[result.url] = result
                 if progress:
                     progress(result)
-        cache.save(results.values())
+        cache.save(r for r in results.values() if r.url not in images or (r.content_type or "").startswith("image/"))
     return {url: results[url] for url in dict.fromkeys(urls)}
 
 
@@ -148,15 +153,20 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
             if host.silent:  # 16 links to a silent site took 16 / 2 × 10 s
                 return LinkResult(url, False, problem=f"could not be reached: the site took no connection within "
                                                       f"{timeout:g} seconds for another link")
-            response = client.head(url)
+            response = client.head(url)  # a HEAD answer has no body, its redirects' neither
+            history = response.history
             answered = True
             if response.status_code in HEAD_REFUSED:
-                with client.stream("GET", url) as response:  # the headers are enough: the body is never read
-                    pass
+                response, history = _get_headers(client, url)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError) as exc:
+        request = getattr(exc, "_request", None)
+        if request is not None and request.url != httpx.URL(url):  # the address typed was asked: where it leads is no address
+            return LinkResult(url, False, problem=f"redirects to {str(request.url)[:200]}, an address no browser "
+                                                  f"opens ({exc})")
         return LinkResult(url, False, problem=f"is not a valid web address ({exc})")
     except httpx.TooManyRedirects:
-        return LinkResult(url, False, problem="redirects in a loop and never reaches a page")
+        return LinkResult(url, False, problem=f"redirects more than {MAX_REDIRECTS} times (in a loop, or further than "
+                                              "a browser follows) and never reaches a page")
     except httpx.TimeoutException as exc:
         # A site that takes no connection at all takes none for its other links either; one slow page, or a
         # redirect to another site, says nothing about them.
@@ -174,8 +184,8 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
         return LinkResult(url, False, problem="the site refused the connection or could not be reached")
     except httpx.HTTPError as exc:
         return LinkResult(url, False, problem=f"could not be checked ({type(exc).__name__}: {exc})")
-    redirect = response.history[0].status_code if response.history else None
-    final = str(response.url) if response.history else None
+    redirect = history[0].status_code if history else None
+    final = str(response.url) if history else None
     status = response.status_code
     if 300 <= status < 400:  # a redirect that names no page (no Location) ends here: nowhere to read
         return LinkResult(url, False, status, final, redirect, problem=f"the site answers {status} but names no "
@@ -187,13 +197,31 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     return LinkResult(url, True, status, final, redirect, content_type=content_type)
 
 
+def _get_headers(client, url: str):
+    """GET for the headers alone, its redirects followed here: httpx reads the whole body of each redirect it
+    follows itself, and a redirect whose body never ends filled the memory (3.7 GB from one link)."""
+    import httpx
+
+    history = []
+    for _ in range(MAX_REDIRECTS + 1):
+        with client.stream("GET", url, follow_redirects=False) as response:  # the body is never read
+            if response.next_request is None:
+                return response, history
+            history.append(response)
+            url = response.next_request.url
+    raise httpx.TooManyRedirects("too many redirects", request=response.request)
+
+
 def link_findings(results: dict[str, LinkResult], result: Result, build_dir: Path | None = None) -> list[Finding]:
     """Findings for the links and images of `result` that `check_urls` visited. An image digest uploads is
     reported as not uploaded yet, naming the build folder that holds it."""
     uploads = {image.url: image for image in result.images}
+    lines: dict[str, int] = {}  # a link only the theme writes is found on its line of the HTML
+    for link in result.page.links if result.page else ():
+        lines.setdefault(link.href, link.line)
     findings = []
     for url, visit in results.items():
-        here = of_url(result, url)
+        here = of_url(result, url, lines.get(url))
         if url in uploads:
             if not visit.ok or (visit.content_type and not visit.content_type.startswith("image/")):
                 findings.append(Finding("image-not-uploaded", ERROR, _not_uploaded(uploads[url], visit, result, build_dir), **here))

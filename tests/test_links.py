@@ -28,6 +28,7 @@ class _Handler(BaseHTTPRequestHandler):
         "/loop": (302, "/loop"),
         "/moved-to-missing": (301, "/missing"),
         "/nowhere": (302, None),  # a redirect that names no page
+        "/to-ftp": (302, "ftp://127.0.0.1/file"),
     }
 
     def do_HEAD(self):
@@ -47,6 +48,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(200, body=body)
         if self.path == "/no-head":
             return self._answer(200, body=body)
+        if self.path.startswith("/chain/"):  # /chain/N: N + 1 redirects, then the page
+            n = int(self.path.rpartition("/")[2])
+            return self._answer(302, f"/chain/{n - 1}" if n else "/ok", body)
         if self.path in self.server.images:  # an uploaded image, with the type the server gives it
             return self._answer(200, body=body, content_type=self.server.images[self.path])
         status, location = self.ROUTES.get(self.path.split("?")[0], (404, None))
@@ -367,6 +371,21 @@ def test_findings_name_the_issue_line_of_each_link(server, newsletter):
     assert "404 Not Found" in found[1].message
 
 
+def test_a_broken_link_only_the_theme_writes_is_named_on_its_line_of_the_html(server, newsletter):
+    import digest
+
+    templates = newsletter.root / "templates"
+    templates.mkdir()
+    (templates / "email.mjml.j2").write_text('{% extends "default/email.mjml.j2" %}\n{% block outro %}<mj-section>'
+                                             f'<mj-column><mj-text><a href="{server.url}/missing">Our partners</a>'
+                                             "</mj-text></mj-column></mj-section>{% endblock %}\n", encoding="utf-8")
+    email = digest.build(newsletter.issue)
+    url = server.url + "/missing"
+    [found] = link_findings(check([url]), email)
+    assert (found.path, found.field) == ("email.html", None)
+    assert f'href="{url}"' in email.html.splitlines()[found.line - 1]
+
+
 def test_images_not_uploaded_yet_are_named_with_the_folder_to_upload(server, newsletter):
     from click.testing import CliRunner
 
@@ -408,3 +427,72 @@ def test_a_bare_address_typed_in_the_intro_is_checked_like_any_link_from_the_com
     findings = json.loads(result.stdout)["issues"][0]["findings"]
     assert {(f["id"], f["severity"], f["line"], f["field"]) for f in findings if server.url in f["message"]} == {
         ("link-broken", "error", 5, "intro"), ("link-http", "warning", 5, "intro")}
+
+
+def test_a_chain_of_redirects_a_browser_follows_is_a_redirect_not_a_loop(server):
+    # Past 10 redirects the link was "broken: redirects in a loop"; browsers follow about 20.
+    url = server.url + "/chain/14"
+    result = check([url])[url]
+    assert result.ok and result.redirect == 302 and result.final_url == server.url + "/ok"
+    url = server.url + "/chain/25"
+    assert "redirects more than 20 times" in check([url])[url].problem
+
+
+def test_a_redirect_to_another_scheme_names_the_redirect_not_the_address_typed(server):
+    url = server.url + "/to-ftp"
+    result = check([url])[url]
+    assert not result.ok and result.problem.startswith("redirects to ftp://127.0.0.1/file, an address no browser opens")
+
+
+def test_an_image_answering_with_a_page_is_asked_again_next_time(server):
+    # Kept for an hour as "fine", it was still "not uploaded" after the upload, and never asked again.
+    url = server.url + "/logo.png"
+    server.images["/logo.png"] = "text/html"
+    assert check([url], images=frozenset({url}))[url].content_type == "text/html"
+    server.images["/logo.png"] = "image/png"
+    asked = len(server.requests)
+    assert check([url], images=frozenset({url}))[url].content_type == "image/png"
+    assert len(server.requests) > asked
+
+
+def test_a_redirect_whose_body_never_ends_is_followed_without_reading_it():
+    # httpx read a redirect's whole body before following it: one link took 3.7 GB until the deadline.
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    port = listener.getsockname()[1]
+
+    def answer(conn):
+        with conn:
+            request = conn.recv(65536).decode("latin-1")
+            if request.startswith("HEAD"):
+                conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            elif " /ok " in request:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            else:
+                conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /ok\r\nTransfer-Encoding: chunked\r\n\r\n")
+                chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
+                try:
+                    while not stop.is_set():
+                        conn.sendall(chunk)
+                except OSError:
+                    pass  # the client closed the connection, as it should
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}/endless"
+        result = check_urls([url], timeout=5, delay=0)[url]
+        assert result.ok and result.redirect == 302, result.problem
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()

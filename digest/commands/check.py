@@ -58,7 +58,8 @@ def _check_links(built, build_dir: Path | None) -> None:
     per_issue = [urls_to_check(result) for _, result in built]
     every = list(dict.fromkeys(url for urls in per_issue for url in urls))
     with _Progress(len(every)) as progress:
-        visits = check_urls(every, progress=progress.update)
+        images = frozenset(image.url for _, result in built for image in result.images)
+        visits = check_urls(every, progress=progress.update, images=images)
     for (report, result), urls in zip(built, per_issue):
         report.findings += link_findings({url: visits[url] for url in urls}, result, build_dir)
 
