@@ -99,6 +99,7 @@ def check_urls(
             timeout=timeout,
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"User-Agent": f"digest/{__version__} (newsletter link check)"},
+            event_hooks={"response": [_note_location]},
         )
         with client, ThreadPoolExecutor(max_workers=max_connections) as pool:
             futures = {pool.submit(_visit, client, url, hosts[_host(url)], timeout): url for url in todo}
@@ -110,7 +111,7 @@ def check_urls(
                 results[result.url] = result
                 if progress:
                     progress(result)
-        cache.save(r for r in results.values() if r.url not in images or (r.content_type or "").startswith("image/"))
+        cache.save(r for r in results.values() if r.url not in images or not r.content_type or r.content_type.startswith("image/"))
     return {url: results[url] for url in dict.fromkeys(urls)}
 
 
@@ -148,6 +149,7 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     from digest import fetch
 
     answered = False
+    _seen.location = None
     try:
         with host, fetch.deadline(timeout):  # the whole visit, HEAD, GET and redirects, within `timeout`
             if host.silent:  # 16 links to a silent site took 16 / 2 × 10 s
@@ -159,9 +161,8 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
             if response.status_code in HEAD_REFUSED:
                 response, history = _get_headers(client, url)
     except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError) as exc:
-        request = getattr(exc, "_request", None)
-        if request is not None and request.url != httpx.URL(url):  # the address typed was asked: where it leads is no address
-            return LinkResult(url, False, problem=f"redirects to {str(request.url)[:200]}, an address no browser "
+        if _seen.location is not None:  # the address typed was asked: where it leads is no address
+            return LinkResult(url, False, problem=f"redirects to {_seen.location[:200]}, an address no browser "
                                                   f"opens ({exc})")
         return LinkResult(url, False, problem=f"is not a valid web address ({exc})")
     except httpx.TooManyRedirects:
@@ -197,6 +198,14 @@ def _visit(client, url: str, host: _Host, timeout: float) -> LinkResult:
     return LinkResult(url, True, status, final, redirect, content_type=content_type)
 
 
+_seen = threading.local()  # the Location of the last redirect this thread's visit was answered with
+
+
+def _note_location(response) -> None:
+    if response.is_redirect:
+        _seen.location = response.headers.get("location")
+
+
 def _get_headers(client, url: str):
     """GET for the headers alone, its redirects followed here: httpx reads the whole body of each redirect it
     follows itself, and a redirect whose body never ends filled the memory (3.7 GB from one link)."""
@@ -216,9 +225,11 @@ def link_findings(results: dict[str, LinkResult], result: Result, build_dir: Pat
     """Findings for the links and images of `result` that `check_urls` visited. An image digest uploads is
     reported as not uploaded yet, naming the build folder that holds it."""
     uploads = {image.url: image for image in result.images}
-    lines: dict[str, int] = {}  # a link only the theme writes is found on its line of the HTML
+    lines: dict[str, int] = {}  # a link or image only the theme writes is found on its line of the HTML
     for link in result.page.links if result.page else ():
         lines.setdefault(link.href, link.line)
+    for img in result.page.images if result.page else ():
+        lines.setdefault(img.attrs.get("src", ""), img.line)
     findings = []
     for url, visit in results.items():
         here = of_url(result, url, lines.get(url))

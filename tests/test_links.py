@@ -29,6 +29,7 @@ class _Handler(BaseHTTPRequestHandler):
         "/moved-to-missing": (301, "/missing"),
         "/nowhere": (302, None),  # a redirect that names no page
         "/to-ftp": (302, "ftp://127.0.0.1/file"),
+        "/to-mailto": (302, "mailto:a@b.example"),
     }
 
     def do_HEAD(self):
@@ -378,12 +379,15 @@ def test_a_broken_link_only_the_theme_writes_is_named_on_its_line_of_the_html(se
     templates.mkdir()
     (templates / "email.mjml.j2").write_text('{% extends "default/email.mjml.j2" %}\n{% block outro %}<mj-section>'
                                              f'<mj-column><mj-text><a href="{server.url}/missing">Our partners</a>'
-                                             "</mj-text></mj-column></mj-section>{% endblock %}\n", encoding="utf-8")
+                                             "</mj-text>"
+                                             f'<mj-image src="{server.url}/missing.png" alt="A partner"></mj-image>'
+                                             "</mj-column></mj-section>{% endblock %}\n", encoding="utf-8")
     email = digest.build(newsletter.issue)
-    url = server.url + "/missing"
-    [found] = link_findings(check([url]), email)
-    assert (found.path, found.field) == ("email.html", None)
-    assert f'href="{url}"' in email.html.splitlines()[found.line - 1]
+    urls = [server.url + "/missing", server.url + "/missing.png"]
+    found = link_findings(check(urls), email)
+    assert [(f.path, f.field) for f in found] == [("email.html", None)] * 2
+    for finding, attribute in zip(found, (f'href="{urls[0]}"', f'src="{urls[1]}"')):
+        assert attribute in email.html.splitlines()[finding.line - 1]
 
 
 def test_images_not_uploaded_yet_are_named_with_the_folder_to_upload(server, newsletter):
@@ -442,6 +446,9 @@ def test_a_redirect_to_another_scheme_names_the_redirect_not_the_address_typed(s
     url = server.url + "/to-ftp"
     result = check([url])[url]
     assert not result.ok and result.problem.startswith("redirects to ftp://127.0.0.1/file, an address no browser opens")
+    url = server.url + "/to-mailto"
+    result = check([url])[url]
+    assert not result.ok and result.problem.startswith("redirects to mailto:a@b.example, an address no browser opens")
 
 
 def test_an_image_answering_with_a_page_is_asked_again_next_time(server):
