@@ -82,7 +82,7 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
     digest.toml (default: found next to or above the first issue, or the current folder).
     """
     from digest.config import required_config
-    from digest.files import TEMP_LETTERS, remove_leftovers
+    from digest.writer import clear_leftovers
 
     out_dir = Path(out_dir)
     start = Path(issue_paths[0]).parent if issue_paths else Path(".")
@@ -97,7 +97,7 @@ def build_site(out_dir: str | os.PathLike, issue_paths: list[Path] | None = None
         # What a run killed after its swap left (the old site, hidden): a full build clears it under its turn;
         # here, one old enough that no run can still be writing it.
         site = Path(os.path.realpath(out_dir))
-        remove_leftovers(site.parent, site.name, rf"{TEMP_LETTERS}\.(?:new|old)", folders=True, older_than=3600)
+        clear_leftovers(site.parent, site.name, older_than=3600)
         return Built(out_dir, old["issues"], old["pages"], feed, 0, len(old["files"]), old.get("archive_url"))
 
     from digest.config import load_config

@@ -141,7 +141,7 @@ def remove_tree(path: Path) -> None:
     except OSError:
         pass
     for folder, subfolders, _ in os.walk(path):  # from the top: each made readable before it is listed
-        for name in (os.curdir, *subfolders):
+        for name in subfolders:
             try:
                 target = os.path.join(folder, name)
                 if not os.path.islink(target):

@@ -66,11 +66,14 @@ def theme_dirs(folder: Path, root: Path) -> tuple[Path, ...]:
     return (folder,) if own is None or own.resolve() == folder.resolve() else (own, folder)
 
 
-def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path]:
-    """The theme copied into a hidden folder beside `destination`, then put in place: a copy killed halfway
-    leaves no half theme in use (a templates/ folder comes first in every build). Where `destination` is
-    missing or empty, renamed into place in one step; into a folder with files of the editor's, each linked
-    in (never over a file), which takes a thousandth of the time the copy does."""
+STAGING = "theme"  # .theme.XXXXXXXX.copy: a copy's staging inside a folder with files of the editor's
+
+
+def _copy_whole(files: list[Path], source: Path, destination: Path, whole: bool) -> list[Path]:
+    """The theme copied into a hidden folder, then put in place: a copy killed halfway leaves no half theme
+    in use (a templates/ folder comes first in every build). `whole`: `destination` is missing or empty, and
+    the folder is made beside it and renamed into place in one step; else it is made inside it and each file
+    linked in (never over a file), which takes a thousandth of the time the copy does."""
     import shutil
     import tempfile
 
@@ -78,13 +81,13 @@ def _copy_whole(files: list[Path], source: Path, destination: Path) -> list[Path
     from digest.files import TEMP_LETTERS, fsync_dir, new_mode, remove_leftovers, stop_here
 
     parent = destination.parent
-    whole = not os.path.lexists(destination) or _empty_folder(destination)
     # Into a folder with files: staged inside it, on its file system (a link cannot cross to another) and in
-    # its group (a setgid folder's files take its group).
-    beside, name = (parent, destination.name) if whole else (destination, "theme")
+    # its group (a setgid folder's files take its group). What a killed copy left there, copy_theme cleared.
+    beside, name = (parent, destination.name) if whole else (destination, STAGING)
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        remove_leftovers(beside, name, rf"{TEMP_LETTERS}\.copy", folders=True, older_than=3600)
+        if whole:
+            remove_leftovers(beside, name, rf"{TEMP_LETTERS}\.copy", folders=True, older_than=3600)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".copy", dir=beside))
     except OSError as exc:
         raise DigestError(f"cannot be written ({exc.strerror})", destination) from None
@@ -255,7 +258,7 @@ def copy_theme(source: Path, destination: Path) -> list[Path]:
 
         # What a copy killed an hour ago or more left inside it, before any answer (a later copy may stop at
         # "already exists", and it would stay in the editor's folder for good).
-        remove_leftovers(destination, "theme", rf"{TEMP_LETTERS}\.copy", folders=True, older_than=3600)
+        remove_leftovers(destination, STAGING, rf"{TEMP_LETTERS}\.copy", folders=True, older_than=3600)
     files = sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     targets = [destination / p.relative_to(source) for p in files]
     there = [target for target in targets if target.exists()]
@@ -263,6 +266,7 @@ def copy_theme(source: Path, destination: Path) -> list[Path]:
         more = f" (and {len(there) - 1} more of the theme's files)" if len(there) > 1 else ""
         raise DigestError(f"already exists{more}: nothing was copied; move {'them' if there[1:] else 'it'} away, or copy to another "
                           "folder with --to", there[0])
-    if os.path.lexists(destination) and _empty_folder(destination) and (_holds_cwd(destination) or _shared(destination)):
+    whole = not os.path.lexists(destination) or _empty_folder(destination)
+    if whole and os.path.lexists(destination) and (_holds_cwd(destination) or _shared(destination)):
         return _copy_in_place(files, source, destination, targets)
-    return _copy_whole(files, source, destination)
+    return _copy_whole(files, source, destination, whole)

@@ -185,9 +185,11 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def clear_leftovers(out_dir: Path, slug: str) -> None:
+def clear_leftovers(out_dir: Path, slug: str, older_than: float = 0.0) -> None:
     """Folders of builds of `slug` that were killed before they finished (and, while this build holds its
-    turn, no other build can be writing them). Only names digest makes: `out_dir` may be the editor's own
-    folder (the archive's site/ sits in the newsletter's), where a `.site.bak/` is theirs."""
+    turn, no other build can be writing them; without the turn, `older_than` seconds old). Only names digest
+    makes: `out_dir` may be the editor's own folder (the archive's site/ sits in the newsletter's), where a
+    `.site.bak/` is theirs."""
     # mkdtemp's 8 random characters, then .new (or .old, the fallback swap's); .old.XXXXXXXX is the older writer's.
-    remove_leftovers(out_dir, slug, rf"{TEMP_LETTERS}\.(?:new|old)|old\.{TEMP_LETTERS}", folders=True)
+    remove_leftovers(out_dir, slug, rf"{TEMP_LETTERS}\.(?:new|old)|old\.{TEMP_LETTERS}", folders=True,
+                     older_than=older_than)

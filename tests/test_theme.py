@@ -538,15 +538,20 @@ def test_theme_copy_into_templates_changes_nothing_until_edited(newsletter):
     assert sorted(p.name for p in (newsletter.root / "templates").rglob("*") if p.is_file()) == ["email.mjml.j2"]
 
 
-def test_theme_copy_into_an_empty_templates_folder_killed_halfway_leaves_it_empty(newsletter):
-    # `mkdir templates` first: the copy went file by file, and a kill left part of the theme there, in use.
-    (newsletter.root / "templates").mkdir()
+def copy_killed_halfway(newsletter) -> None:
+    """`digest theme copy` killed with every file of the theme written to its staging, none put in place yet."""
     process = subprocess.Popen([sys.executable, "-m", "digest", "theme", "copy"], cwd=newsletter.root,
                                env={**os.environ, "DIGEST_STOP_AT": "theme-copy"})
     _, status = os.waitpid(process.pid, os.WUNTRACED)
     assert os.WIFSTOPPED(status)
     process.kill()
     process.wait()
+
+
+def test_theme_copy_into_an_empty_templates_folder_killed_halfway_leaves_it_empty(newsletter):
+    # `mkdir templates` first: the copy went file by file, and a kill left part of the theme there, in use.
+    (newsletter.root / "templates").mkdir()
+    copy_killed_halfway(newsletter)
     assert list((newsletter.root / "templates").iterdir()) == []
     listed = run("theme", "list", cwd=newsletter.root)
     assert ".digest" not in listed.output and ".copy" not in listed.output
@@ -647,12 +652,7 @@ def test_a_hidden_file_in_templates_is_not_listed_as_an_override(newsletter):
 def test_theme_copy_into_a_templates_folder_with_files_killed_halfway_leaves_none_of_the_theme(newsletter):
     # Copied file by file, a kill left 22 of the 23 files there, in use, and the next copy refused them.
     own(newsletter, "notes.txt", "the editor's own\n")
-    process = subprocess.Popen([sys.executable, "-m", "digest", "theme", "copy"], cwd=newsletter.root,
-                               env={**os.environ, "DIGEST_STOP_AT": "theme-copy"})
-    _, status = os.waitpid(process.pid, os.WUNTRACED)
-    assert os.WIFSTOPPED(status)
-    process.kill()
-    process.wait()
+    copy_killed_halfway(newsletter)
     # What the kill left is hidden, and no template: Jinja loads nothing of it, theme list shows none of it.
     assert [p.name for p in (newsletter.root / "templates").iterdir() if not p.name.startswith(".")] == ["notes.txt"]
     assert ".copy" not in run("theme", "list", cwd=newsletter.root).output
@@ -670,12 +670,7 @@ def test_theme_copy_into_a_templates_folder_with_files_killed_halfway_leaves_non
 def test_theme_copy_killed_halfway_leaves_no_half_theme_in_use(newsletter):
     # templates/ comes first in every build: a copy killed halfway left some of the theme's files there, in use,
     # and the next copy refused them as "already exists".
-    process = subprocess.Popen([sys.executable, "-m", "digest", "theme", "copy"], cwd=newsletter.root,
-                               env={**os.environ, "DIGEST_STOP_AT": "theme-copy"})
-    _, status = os.waitpid(process.pid, os.WUNTRACED)
-    assert os.WIFSTOPPED(status)
-    process.kill()
-    process.wait()
+    copy_killed_halfway(newsletter)
     assert not (newsletter.root / "templates").exists()
     again = run("theme", "copy", cwd=newsletter.root)
     assert again.exit_code == 0, again.output
